@@ -1,0 +1,129 @@
+"""From PCM at any rate to the two signals the detector reads.
+
+1. :func:`decimate` mixes the channels down and brings the audio to an analysis rate of about
+   2 kHz in one pass. The anti-alias filter is a 4th-order B-spline (the impulse response of
+   four cascaded moving averages, as in a CIC decimator): its nulls sit exactly on the
+   multiples of the analysis rate, which are the frequencies that would fold into 0-150 Hz.
+   Content 150 Hz either side of them (hats, snares, vocals around 2, 4, 6 kHz) is attenuated
+   by at least 85 dB while the band itself loses under 0.1 dB (``tests/test_frontend.py``
+   measures both). It costs four multiply-adds per input sample and makes no full-rate copy.
+2. :func:`band_envelope` band-passes the decimated signal to 50-150 Hz (8th-order Butterworth)
+   and returns its amplitude envelope in dBFS on a 5 ms grid.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from . import kernels
+from .config import DEFAULT_CONFIG, DetectorConfig
+from .validation import as_audio_array, check_sr, pcm_scale
+
+__all__ = ["decimation_factor", "decimate", "band_envelope", "PARALLEL_MIN_SAMPLES"]
+
+#: Inputs at least this long (samples x channels) use the parallel decimator.
+PARALLEL_MIN_SAMPLES = 1 << 22
+_BSPLINE_ORDER = 4
+
+
+def decimation_factor(sr: float, analysis_rate: float = DEFAULT_CONFIG.analysis_rate) -> int:
+    """Integer factor that brings ``sr`` to between ``analysis_rate`` and twice that."""
+    return max(1, int(sr // analysis_rate))
+
+
+@lru_cache(maxsize=64)
+def _bspline_taps(factor: int) -> np.ndarray:
+    h = np.ones(factor)
+    for _ in range(_BSPLINE_ORDER - 1):
+        h = np.convolve(h, np.ones(factor))
+    return h / h.sum()
+
+
+def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, parallel=None):
+    """Mix down and decimate ``audio`` to the analysis rate.
+
+    Parameters
+    ----------
+    audio : array_like or torch.Tensor
+        ``(n,)`` or ``(c, n)`` PCM, any integer or float dtype.
+    sr : float
+        Sample rate in Hz.
+    analysis_rate : float
+        Target rate; the real one is ``sr / decimation_factor(sr, analysis_rate)``.
+    parallel : bool or None
+        Force the serial or parallel kernel; ``None`` picks parallel for long input.
+
+    Returns
+    -------
+    y : numpy.ndarray, float64
+        Mono signal at the analysis rate, in full-scale units, time-aligned with the input
+        (sample ``m`` sits at ``m * factor / sr`` seconds).
+    rate : float
+        The analysis rate in Hz.
+
+    Raises
+    ------
+    ValueError
+        For bad shape, dtype or rate (see :mod:`logdrum.validation`), and when the audio holds
+        NaN or Inf.
+    """
+    sr = check_sr(sr)
+    x = as_audio_array(audio)
+    factor = decimation_factor(sr, analysis_rate)
+    h = _bspline_taps(factor)
+    delay = (h.shape[0] - 1) // 2
+    n_out = -(-x.shape[1] // factor)
+    out = np.empty(n_out)
+    scale, offset = pcm_scale(x.dtype)
+    if parallel is None:
+        parallel = x.size >= PARALLEL_MIN_SAMPLES
+    kernel = kernels.decimate_parallel if parallel else kernels.decimate_serial
+    kernel(x, h, factor, delay, scale, offset, out)
+    # Every input sample reaches some output with a positive tap, so NaN/Inf anywhere shows here.
+    if not np.isfinite(out).all():
+        raise ValueError("audio contains NaN or Inf samples")
+    return out, sr / factor
+
+
+@lru_cache(maxsize=64)
+def _band_sos(rate: float, f_min: float, f_max: float):
+    from scipy.signal import butter, group_delay, sos2tf
+
+    sos = butter(4, [f_min, f_max], btype="bandpass", fs=rate, output="sos")
+    b, a = sos2tf(sos)
+    centre = float(np.sqrt(f_min * f_max))
+    _, gd = group_delay((b, a), w=[centre], fs=rate)
+    return sos, float(gd[0]) / rate
+
+
+def band_envelope(y, rate, config: DetectorConfig = DEFAULT_CONFIG):
+    """Amplitude envelope of the log-drum band of an analysis-rate signal.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Output of :func:`decimate`.
+    rate : float
+        Its rate in Hz.
+    config : DetectorConfig
+        Band edges, hop and window.
+
+    Returns
+    -------
+    env_db : numpy.ndarray
+        Envelope in dBFS (a full-scale sine in the band reads 0 dB), one value per hop.
+    hop_s : float
+        Hop in seconds.
+    delay_s : float
+        Group delay of the band-pass at the band centre; subtract it from envelope times.
+    """
+    sos, delay_s = _band_sos(float(rate), config.f_min, config.f_max)
+    hop = max(1, int(round(config.hop_ms * 1e-3 * rate)))
+    width = max(1, int(round(config.window_ms / config.hop_ms)))
+    energy = np.empty(-(-y.shape[0] // hop))
+    kernels.band_energy(y, sos, hop, energy)
+    env_db = np.empty_like(energy)
+    kernels.smooth_envelope_db(energy, hop, width, env_db)
+    return env_db, hop / rate, delay_s

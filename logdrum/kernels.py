@@ -1,0 +1,236 @@
+"""The numba kernels of the hot path. Private: call them through :mod:`logdrum.frontend`
+and :mod:`logdrum.events`, which validate shapes and rates first.
+
+Each kernel is a plain loop, compiled once and cached on disk (``cache=True``). The decimator
+comes in a serial and a parallel flavour (``prange`` over output blocks); both compute the same
+numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# No 'nnan'/'ninf': NaN and Inf in the input must propagate so the caller can report them.
+_FAST = {"reassoc", "contract", "arcp", "nsz"}
+
+
+@njit(cache=True, fastmath=_FAST, inline="always")
+def _decimate_one(x, h, start, scale, offset):
+    c, n = x.shape
+    L = h.shape[0]
+    acc = 0.0
+    if start >= 0 and start + L <= n:
+        for ch in range(c):
+            part = 0.0
+            for k in range(L):
+                part += h[k] * x[ch, start + k]
+            acc += part
+        if offset != 0.0:
+            acc -= offset * c  # taps sum to 1
+    else:
+        for ch in range(c):
+            for k in range(L):
+                i = start + k
+                if 0 <= i < n:
+                    acc += h[k] * (x[ch, i] - offset)
+    return acc * scale / c
+
+
+@njit(cache=True, fastmath=_FAST)
+def decimate_serial(x, h, factor, delay, scale, offset, out):
+    """``out[m] = scale/c * sum_ch sum_k h[k] (x[ch, m*factor + k - delay] - offset)``."""
+    for m in range(out.shape[0]):
+        out[m] = _decimate_one(x, h, m * factor - delay, scale, offset)
+
+
+@njit(cache=True, fastmath=_FAST, parallel=True)
+def decimate_parallel(x, h, factor, delay, scale, offset, out):
+    """Same numbers as :func:`decimate_serial`, output blocks spread over threads."""
+    m_total = out.shape[0]
+    block = 4096
+    n_blocks = (m_total + block - 1) // block
+    for b in prange(n_blocks):
+        for m in range(b * block, min(m_total, (b + 1) * block)):
+            out[m] = _decimate_one(x, h, m * factor - delay, scale, offset)
+
+
+@njit(cache=True, fastmath=_FAST)
+def band_energy(y, sos, hop, out):
+    """Band-pass ``y`` with the biquad cascade ``sos`` (scipy layout, transposed direct form II)
+    and sum the squared output over hops of ``hop`` samples into ``out``."""
+    n_sec = sos.shape[0]
+    z = np.zeros((n_sec, 2))
+    for j in range(out.shape[0]):
+        out[j] = 0.0
+    for i in range(y.shape[0]):
+        v = y[i]
+        for s in range(n_sec):
+            w = sos[s, 0] * v + z[s, 0]
+            z[s, 0] = sos[s, 1] * v - sos[s, 4] * w + z[s, 1]
+            z[s, 1] = sos[s, 2] * v - sos[s, 5] * w
+            v = w
+        out[i // hop] += v * v
+
+
+@njit(cache=True)
+def smooth_envelope_db(energy, hop, width, out):
+    """Amplitude envelope in dB (a sine of amplitude A reads 20 log10 A) from hop energies,
+    averaged over ``width`` hops centred on each hop."""
+    n = energy.shape[0]
+    left = width // 2
+    for j in range(n):
+        acc = 0.0
+        for k in range(j - left, j - left + width):
+            if 0 <= k < n:
+                acc += energy[k]
+        mean_square = acc / (width * hop)
+        out[j] = 10.0 * np.log10(2.0 * mean_square + 1e-20)
+
+
+@njit(cache=True)
+def pick_peaks(env_db, sep, attack, prominence, ignore_below):
+    """Local maxima of ``env_db`` (strict within ``sep`` hops) that rise at least
+    ``prominence`` dB above the minimum of the preceding ``attack`` hops.
+
+    Returns
+    -------
+    peaks : int64 array of hop indices
+    rises : float64 array of the rise in dB
+    """
+    n = env_db.shape[0]
+    peaks = np.empty(n, np.int64)
+    rises = np.empty(n, np.float64)
+    count = 0
+    for j in range(n):
+        v = env_db[j]
+        if v < ignore_below:
+            continue
+        is_max = True
+        for k in range(max(0, j - sep), min(n, j + sep + 1)):
+            if (k < j and env_db[k] >= v) or (k > j and env_db[k] > v):
+                is_max = False
+                break
+        if not is_max:
+            continue
+        lo = v
+        for k in range(max(0, j - attack), j):
+            if env_db[k] < lo:
+                lo = env_db[k]
+        if j - attack < 0:
+            # the clip starts inside the attack window: before it there was nothing
+            lo = min(lo, ignore_below)
+        if v - lo >= prominence:
+            peaks[count] = j
+            rises[count] = v - lo
+            count += 1
+    return peaks[:count], rises[:count]
+
+
+@njit(cache=True)
+def decay_segments(env_db, peaks, drop_db, floor_db, max_len):
+    """For each peak, the hop where its decay ends: the valley before the next peak, the
+    point ``drop_db`` below the peak, the noise floor, or ``max_len`` hops, whichever is first."""
+    n = env_db.shape[0]
+    ends = np.empty(peaks.shape[0], np.int64)
+    for i in range(peaks.shape[0]):
+        p = peaks[i]
+        limit = min(n - 1, p + max_len)
+        if i + 1 < peaks.shape[0] and peaks[i + 1] - 1 < limit:
+            nxt = peaks[i + 1]
+            valley = p
+            for k in range(p, nxt):
+                if env_db[k] < env_db[valley]:
+                    valley = k
+            limit = valley
+        stop = max(p, limit)
+        stop_level = max(env_db[p] - drop_db, floor_db)
+        for k in range(p, limit + 1):
+            if env_db[k] < stop_level:
+                stop = k
+                break
+        ends[i] = stop
+    return ends
+
+
+@njit(cache=True)
+def fit_decay(env_db, peaks, ends, hop_s):
+    """Amplitude time constant tau (seconds) of each decay, from a least-squares line through
+    the dB envelope over the later two thirds of the segment (the first third is where a kick
+    or the attack transient still rings on top of a log drum). ``inf`` for a flat or rising tail,
+    ``nan`` where the segment is too short."""
+    out = np.empty(peaks.shape[0])
+    for i in range(peaks.shape[0]):
+        p, e = peaks[i], ends[i]
+        start = p + (e - p) // 3
+        m = e - start + 1
+        if m < 3:
+            out[i] = np.nan
+            continue
+        st = 0.0
+        sy = 0.0
+        for k in range(start, e + 1):
+            st += k
+            sy += env_db[k]
+        mt, my = st / m, sy / m
+        num = 0.0
+        den = 0.0
+        for k in range(start, e + 1):
+            num += (k - mt) * (env_db[k] - my)
+            den += (k - mt) * (k - mt)
+        slope_db_per_s = num / den / hop_s
+        # 20 log10(exp(-t/tau)) = -(20 / ln 10) t / tau
+        out[i] = (20.0 / np.log(10.0)) / -slope_db_per_s if slope_db_per_s < 0 else np.inf
+    return out
+
+
+@njit(cache=True)
+def windowed_frames(x, starts, lengths, n_fft):
+    """Rows of Hann-windowed, mean-removed excerpts ``x[s:s+len]``, zero-padded to ``n_fft``."""
+    frames = np.zeros((starts.shape[0], n_fft))
+    for i in range(starts.shape[0]):
+        s, L = starts[i], lengths[i]
+        if L < 2:
+            continue
+        mean = 0.0
+        for k in range(L):
+            mean += x[s + k]
+        mean /= L
+        for k in range(L):
+            w = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / (L - 1))
+            frames[i, k] = (x[s + k] - mean) * w
+    return frames
+
+
+@njit(cache=True)
+def spectral_peaks(power, df, f_lo, f_hi, half_widths):
+    """Per row of a power spectrum: the interpolated peak frequency in ``[f_lo, f_hi]`` and
+    the share of that range's power within ``half_widths[i]`` Hz of the peak."""
+    rows = power.shape[0]
+    f0 = np.full(rows, np.nan)
+    share = np.zeros(rows)
+    k_lo = int(np.ceil(f_lo / df))
+    k_hi = min(int(f_hi / df), power.shape[1] - 2)
+    for i in range(rows):
+        best = k_lo
+        total = 0.0
+        for k in range(k_lo, k_hi + 1):
+            total += power[i, k]
+            if power[i, k] > power[i, best]:
+                best = k
+        if total <= 0.0 or power[i, best] <= 0.0:
+            continue
+        # parabolic interpolation on log power around the maximum bin
+        a = np.log(power[i, best - 1] + 1e-300)
+        b = np.log(power[i, best] + 1e-300)
+        c = np.log(power[i, best + 1] + 1e-300)
+        den = a - 2.0 * b + c
+        delta = 0.5 * (a - c) / den if den < 0 else 0.0
+        f = (best + delta) * df
+        f0[i] = f
+        near = 0.0
+        for k in range(k_lo, k_hi + 1):
+            if abs(k * df - f) <= half_widths[i]:
+                near += power[i, k]
+        share[i] = near / total
+    return f0, share

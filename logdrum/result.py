@@ -1,0 +1,151 @@
+"""The result types of the detector: events, rejected candidates, the clip verdict."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["LogDrumEvent", "Candidate", "Detection", "Analysis", "REJECT_REASONS"]
+
+#: Why a candidate onset is not a log drum, in the order the checks run.
+REJECT_REASONS = (
+    "too quiet",
+    "not percussive",
+    "decay cut short",
+    "out of band",
+    "not tonal",
+    "too short a decay",
+    "too long a decay",
+)
+
+
+@dataclass(frozen=True)
+class LogDrumEvent:
+    """One accepted log-drum hit.
+
+    Attributes
+    ----------
+    onset_s : float
+        Time of the band-envelope peak in seconds from the start of the clip.
+    f0_hz : float
+        Fundamental frequency over the first ~250 ms of the decay.
+    decay_ms : float
+        Time constant tau of the amplitude envelope, ``env(t) ~ exp(-t / tau)``.
+    glide_ratio : float
+        f0 late in the decay divided by f0 just after the attack; 1.0 is a steady pitch,
+        below 1 a downward glide (the typical log-drum "bwom").
+    peak_dbfs : float
+        Peak amplitude in the 50-150 Hz band, in dB relative to a full-scale sine.
+    confidence : float
+        In [0.5, 1]: how far the event sits inside every acceptance margin.
+    attack_db : float
+        Rise of the band envelope into the peak.
+    tonality : float
+        Share of the 30-300 Hz power near the spectral peak (1.0 = a pure tone).
+    """
+
+    onset_s: float
+    f0_hz: float
+    decay_ms: float
+    glide_ratio: float
+    peak_dbfs: float
+    confidence: float
+    attack_db: float
+    tonality: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A band-envelope peak that was examined and rejected, with every feature measured."""
+
+    onset_s: float
+    reason: str
+    peak_dbfs: float
+    attack_db: float
+    decay_ms: float = float("nan")
+    f0_hz: float = float("nan")
+    tonality: float = float("nan")
+    glide_ratio: float = float("nan")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A clip that holds log drums: its accepted events and a score in [0, 1]."""
+
+    events: tuple
+    score: float
+    duration_s: float
+
+    @property
+    def rate_per_s(self) -> float:
+        return len(self.events) / self.duration_s if self.duration_s > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {"score": self.score, "duration_s": self.duration_s,
+                "events": [e.to_dict() for e in self.events]}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the detector saw in a clip.
+
+    Attributes
+    ----------
+    events : tuple of LogDrumEvent
+        Accepted hits.
+    rejected : tuple of Candidate
+        Examined peaks that are not log drums, each with its ``reason``.
+    score : float
+        Clip score in [0, 1] (see :func:`logdrum.clip_score`).
+    holds_log_drums : bool
+        The clip verdict: ``score >= config.clip_threshold``.
+    duration_s, sr, analysis_rate : float
+        Clip length, input sample rate, rate of the decimated analysis signal.
+    envelope_db : numpy.ndarray
+        The 50-150 Hz band envelope in dBFS, one value per ``hop_s``.
+    hop_s : float
+        Spacing of ``envelope_db`` in seconds.
+    details : dict
+        The clip-level terms behind ``score`` (rate, density, line factor, ...).
+    """
+
+    events: tuple
+    rejected: tuple
+    score: float
+    holds_log_drums: bool
+    duration_s: float
+    sr: float
+    analysis_rate: float
+    envelope_db: object = field(repr=False)
+    hop_s: float = 0.005
+    details: dict = field(default_factory=dict)
+
+    def detection(self):
+        """The :class:`Detection` when the clip holds log drums, else ``None``."""
+        if not self.holds_log_drums:
+            return None
+        return Detection(events=self.events, score=self.score, duration_s=self.duration_s)
+
+    def rejected_by_reason(self) -> dict:
+        counts = {}
+        for c in self.rejected:
+            counts[c.reason] = counts.get(c.reason, 0) + 1
+        return counts
+
+    def to_dict(self, envelope: bool = False) -> dict:
+        out = {
+            "score": self.score, "holds_log_drums": self.holds_log_drums,
+            "duration_s": self.duration_s, "sr": self.sr, "analysis_rate": self.analysis_rate,
+            "events": [e.to_dict() for e in self.events],
+            "rejected": [c.to_dict() for c in self.rejected],
+            "details": dict(self.details),
+        }
+        if envelope:
+            out["envelope_db"] = [float(v) for v in self.envelope_db]
+            out["hop_s"] = self.hop_s
+        return out
