@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-__all__ = ["AudioReadError", "load_audio", "AUDIO_EXTENSIONS"]
+__all__ = ["AudioReadError", "load_audio", "read_audio", "AUDIO_EXTENSIONS"]
 
 #: File extensions that the scanners pick up (libsndfile reads all of them, MP3 since 1.1).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
@@ -52,3 +52,33 @@ def load_audio(path, *, dtype="float32"):
     if data.shape[0] == 0:
         raise AudioReadError(f"{path}: no audio frames")
     return np.ascontiguousarray(data.T), int(sr)
+
+
+def read_audio(path, *, dtype="float32"):
+    """:func:`load_audio`, plus the frame count that the file's header announces.
+
+    A decoder reads a truncated MP3 without complaint up to where the data stops; comparing
+    ``audio.shape[1]`` with ``header_frames`` finds it when the header knows the length (an MP3
+    with a Xing/LAME header as libsndfile writes it, WAV, FLAC). For a plain CBR MP3 the header
+    count is libsndfile's estimate from the file size, so only a duration check finds those.
+
+    Returns
+    -------
+    audio : numpy.ndarray
+        ``(c, n)``, exactly as :func:`load_audio` returns it.
+    sr : int
+    header_frames : int
+
+    Raises
+    ------
+    AudioReadError
+        As :func:`load_audio`.
+    """
+    import soundfile as sf
+
+    audio, sr = load_audio(path, dtype=dtype)
+    try:
+        header_frames = int(sf.info(os.fspath(path)).frames)
+    except Exception as exc:  # the file changed or vanished between the two opens
+        raise AudioReadError(f"{os.fspath(path)}: cannot read the header ({exc})") from None
+    return audio, sr, header_frames

@@ -31,14 +31,20 @@ def reject_reason(feat: CandidateFeatures, i: int, config: DetectorConfig = DEFA
         return "not percussive"
     if feat.tail_ms[i] < config.min_tail_ms or np.isnan(tau):
         return "decay cut short"
-    if not lo <= feat.f0_hz[i] <= hi:  # NaN fails too
-        return "out of band"
-    if not feat.tonality[i] >= config.tonality_min:
-        return "not tonal"
     if tau < config.tau_min_ms:
         return "too short a decay"
     if tau > config.tau_max_ms:
         return "too long a decay"
+    if not lo <= feat.f0_hz[i] <= hi:  # NaN fails too
+        return "out of band"
+    if not feat.tonality[i] >= config.tonality_min:
+        return "not tonal"
+    ratio = feat.early_ratio[i]
+    if not 1.0 / config.pitch_stability <= ratio <= config.pitch_stability:
+        return "not tonal"  # the pitch jumps between the attack and the decay: noise
+    glide = feat.glide_ratio[i]
+    if np.isfinite(glide) and not 1.0 / config.pitch_stability <= glide <= config.pitch_stability:
+        return "not tonal"
     return None
 
 

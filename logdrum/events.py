@@ -25,6 +25,7 @@ import numpy as np
 
 from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
+from .frontend import band_gain_db
 
 __all__ = ["CandidateFeatures", "measure_candidates"]
 
@@ -33,6 +34,7 @@ _MAIN_WINDOW_S = 0.256
 _GLIDE_WINDOW_S = 0.064
 _GLIDE_LATE_S = 0.200
 _N_FFT = 2048
+_FULL_CONTRAST_DB = 40.0
 
 
 @dataclass
@@ -44,9 +46,11 @@ class CandidateFeatures:
     attack_db: np.ndarray
     tail_ms: np.ndarray
     decay_ms: np.ndarray
+    roughness_db: np.ndarray
     f0_hz: np.ndarray
     tonality: np.ndarray
     glide_ratio: np.ndarray
+    early_ratio: np.ndarray
 
     def __len__(self):
         return self.onset_s.shape[0]
@@ -105,12 +109,13 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     n = peaks.shape[0]
     max_len = int(round(config.max_tail_ms / hop_ms))
     ends = kernels.decay_segments(env_db, peaks, config.tail_drop_db, ignore_below, max_len)
-    tau_s = kernels.fit_decay(env_db, peaks, ends, hop_s)
+    tau_s, rough_db = kernels.fit_decay(env_db, peaks, ends, hop_s)
     tail_ms = (ends - peaks) * hop_ms
 
     f0 = np.full(n, np.nan)
     tonality = np.full(n, np.nan)
     glide = np.full(n, np.nan)
+    early_ratio = np.full(n, np.nan)
     worth = ((env_db[peaks] >= config.level_floor_dbfs) & (rises >= config.attack_min_db)
              & (tail_ms >= config.min_tail_ms))
     idx = np.flatnonzero(worth)
@@ -134,26 +139,37 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         power, df, lobe = _spectral(y, rate, starts, lengths)
         m = idx.size
         widths = np.maximum(lobe, 0.0)
-        f_all, share = kernels.spectral_peaks(power, df, _F_SEARCH[0], _F_SEARCH[1], widths)
+        f_all, _ = kernels.spectral_peaks(power, df, _F_SEARCH[0], _F_SEARCH[1], widths)
         # tonality: widen the main window's tolerance to +-15 % of its own pitch
         main_w = np.maximum(lobe[:m], 0.15 * np.nan_to_num(f_all[:m], nan=0.0))
         f_main, share_main = kernels.spectral_peaks(power[:m], df, _F_SEARCH[0], _F_SEARCH[1], main_w)
         f0[idx] = f_main
-        tonality[idx] = share_main
+        # 0 dB of contrast reads 0, 40 dB (a clean tone) reads 1
+        tonality[idx] = np.clip(share_main / _FULL_CONTRAST_DB, 0.0, 1.0)
         # the glide needs a late window clearly after the early one
         has_late = (late_start - seg_start) >= g_len
         ratio = f_all[2 * m:] / f_all[m:2 * m]
         glide[idx] = np.where(has_late, ratio, np.nan)
-        del share
+        early_ratio = np.full(n, np.nan)
+        early_ratio[idx] = f_all[m:2 * m] / f_main
 
+    peak_dbfs = env_db[peaks].copy()
+    known = np.isfinite(f0)
+    if known.any():
+        # Undo the band-pass response at the event's own pitch (-3 dB at the band edges),
+        # so a full-scale sine reads 0 dBFS anywhere; capped where the skirt is steep.
+        gain_db = band_gain_db(f0[known], rate, config)
+        peak_dbfs[known] -= np.maximum(gain_db, -20.0)
     onset_s = _onset_times(env_db, peaks, hop_s) - delay_s
     return CandidateFeatures(
         onset_s=np.maximum(onset_s, 0.0),
-        peak_dbfs=env_db[peaks].copy(),
+        peak_dbfs=peak_dbfs,
         attack_db=rises,
         tail_ms=tail_ms.astype(float),
         decay_ms=tau_s * 1e3,
+        roughness_db=rough_db,
         f0_hz=f0,
         tonality=tonality,
         glide_ratio=glide,
+        early_ratio=early_ratio,
     )

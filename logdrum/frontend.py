@@ -21,7 +21,7 @@ from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .validation import as_audio_array, check_sr, pcm_scale
 
-__all__ = ["decimation_factor", "decimate", "band_envelope", "PARALLEL_MIN_SAMPLES"]
+__all__ = ["decimation_factor", "decimate", "band_envelope", "band_gain_db", "PARALLEL_MIN_SAMPLES"]
 
 #: Inputs at least this long (samples x channels) use the parallel decimator.
 PARALLEL_MIN_SAMPLES = 1 << 22
@@ -127,3 +127,12 @@ def band_envelope(y, rate, config: DetectorConfig = DEFAULT_CONFIG):
     env_db = np.empty_like(energy)
     kernels.smooth_envelope_db(energy, hop, width, env_db)
     return env_db, hop / rate, delay_s
+
+
+def band_gain_db(freqs, rate, config: DetectorConfig = DEFAULT_CONFIG):
+    """Gain in dB of the band-pass of :func:`band_envelope` at ``freqs`` (Hz)."""
+    from scipy.signal import sosfreqz
+
+    sos, _ = _band_sos(float(rate), config.f_min, config.f_max)
+    _, h = sosfreqz(sos, worN=np.asarray(freqs, dtype=float), fs=rate)
+    return 20.0 * np.log10(np.abs(h) + 1e-12)

@@ -11,10 +11,10 @@ REJECT_REASONS = (
     "too quiet",
     "not percussive",
     "decay cut short",
-    "out of band",
-    "not tonal",
     "too short a decay",
     "too long a decay",
+    "out of band",
+    "not tonal",
 )
 
 
