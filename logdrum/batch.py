@@ -310,7 +310,7 @@ def run_batch(paths, func, *, results=None, fields=(), workers=None, dask=None,
         if results is not None and len(todo) < len(paths):
             print(f"{desc}: {len(paths) - len(todo)} of {len(paths)} files already done in "
                   f"{results}, {len(todo)} to go", file=sys.stderr)
-        bar = tqdm(total=len(todo), desc=desc, unit="file", disable=not progress,
+        bar = tqdm(total=len(todo), desc=desc, unit="file", disable=not (progress and todo),
                    smoothing=0.05, mininterval=0.5)
         errors = 0
 

@@ -15,7 +15,7 @@ import sys
 __all__ = ["main"]
 
 # module names (relative to logdrum) that provide a register(subparsers) function
-_COMMAND_MODULES = ["cli", "demo"]
+_COMMAND_MODULES = ["cli", "demo", "scan"]
 
 
 def _clean(obj):

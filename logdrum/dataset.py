@@ -1,0 +1,244 @@
+"""``logdrum build-dataset``: pick the most amapiano-like MagnaTagATune clips for fine-tuning.
+
+Layout of the output folder ``DIR``::
+
+    DIR/training_metadata.csv   the selected clips, best first
+    DIR/audio/<name>.mp3         the selected audio (hard links by default, see ``--audio``)
+    DIR/scan_results.csv         every clip's scan row: the resumable work file
+    DIR/summary.json             counts, the score cut, the clips that failed
+    DIR/tag_counts.csv           how often each tag occurs among the selected and all clips
+    DIR/score_histogram.png      scores of all clips and of the selected ones
+
+``training_metadata.csv`` columns: ``clip_id, file_path, amapiano_proxy_score, tags, duration``
+(the seed's), then ``audio_score, tag_prior, n_events, median_f0_hz, median_tau_ms, mtat_path``.
+
+- ``file_path`` is **relative to the folder that holds the CSV**: the audio of a row is at
+  ``Path(csv).parent / row["file_path"]``, so the folder can be moved or copied as a whole.
+- ``tags`` are MTAT tag names joined with ``|`` (empty when the clip has none).
+- ``amapiano_proxy_score`` is :func:`logdrum.amapiano_proxy_score` with the clip's MTAT tags.
+- ``duration`` is the decoded length in seconds.
+
+Clips that failed to decode (missing, empty, truncated, undecodable) are never selected; they
+are listed in ``summary.json``. Re-running the command resumes the scan and rebuilds the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+
+__all__ = ["build_dataset", "METADATA_FILE", "METADATA_FIELDS", "register"]
+
+METADATA_FILE = "training_metadata.csv"
+METADATA_FIELDS = ("clip_id", "file_path", "amapiano_proxy_score", "tags", "duration",
+                   "audio_score", "tag_prior", "n_events", "median_f0_hz", "median_tau_ms",
+                   "mtat_path")
+AUDIO_MODES = ("link", "copy", "symlink", "none")
+
+
+def _place(src, dest, mode):
+    # Idempotent, and atomic through a temporary name, so a re-run after a kill is safe.
+    if os.path.exists(dest) and os.path.getsize(dest) == os.path.getsize(src):
+        return
+    tmp = f"{dest}.tmp-{os.getpid()}"
+    if mode == "symlink":
+        os.symlink(os.path.abspath(src), tmp)
+    else:
+        try:
+            if mode != "link":
+                raise OSError("copy requested")
+            os.link(src, tmp)
+        except OSError:  # another file system, or no hard links: copy
+            shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def _place_audio(selected, out_dir, mode):
+    """Put the selected audio under ``out_dir/audio`` and return each clip's ``file_path``."""
+    if mode == "none":
+        return [os.path.relpath(src, out_dir) for src, _ in selected]
+    audio_dir = os.path.join(out_dir, "audio")
+    os.makedirs(audio_dir, exist_ok=True)
+    names, seen = [], set()
+    for src, clip_id in selected:
+        name = os.path.basename(src)
+        if name in seen:  # MTAT names are unique, other trees may not be
+            name = f"{clip_id}-{name}"
+        seen.add(name)
+        names.append(name)
+    for name in set(os.listdir(audio_dir)) - seen:  # clips no longer selected
+        os.remove(os.path.join(audio_dir, name))
+    for (src, _), name in zip(selected, names):
+        _place(src, os.path.join(audio_dir, name), mode)
+    return [f"audio/{name}" for name in names]
+
+
+def _write_csv(path, fields, rows):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(fields), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _histogram(path, all_scores, selected_scores, cut):
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a training box
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = [i / 40 for i in range(41)]
+    ax.hist(all_scores, bins=bins, color="0.7", label=f"all scored clips ({len(all_scores)})")
+    ax.hist(selected_scores, bins=bins, color="tab:orange", label=f"selected ({len(selected_scores)})")
+    if cut is not None:
+        ax.axvline(cut, color="k", lw=1, ls="--", label=f"cut {cut:.3f}")
+    ax.set_xlabel("amapiano_proxy_score")
+    ax.set_ylabel("clips")
+    ax.set_yscale("symlog", linthresh=10)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link", workers=None,
+                  dask=None, progress=True):
+    """Score every MTAT clip, rank, and write the training folder.
+
+    Parameters
+    ----------
+    mtat_root : str or os.PathLike
+        Folder with ``annotations_final.csv`` and the mp3 folders ``0``-``f``.
+    out_dir : str or os.PathLike
+        Output folder (created; see the module docstring for its layout).
+    top : int, optional
+        Keep the ``top`` best clips (default 8000 when ``min_score`` is not given).
+    min_score : float, optional
+        Keep every clip scoring at least this much instead.
+    audio : {"link", "copy", "symlink", "none"}
+        How the audio gets into ``out_dir/audio``: hard links (copies across file systems),
+        copies, symlinks, or not at all (``file_path`` then points into the MTAT tree with a
+        relative path).
+    workers, dask, progress
+        As for :func:`logdrum.batch.run_batch`.
+
+    Returns
+    -------
+    dict
+        The summary also written to ``summary.json``.
+    """
+    from .batch import run_batch
+    from .mtat import find_annotations, read_annotations
+    from .scan import SCAN_FIELDS, score_file
+    from .score import combine_scores
+    from .tags import join_tags, tag_prior
+
+    if top is not None and min_score is not None:
+        raise ValueError("give either top or min_score, not both")
+    if audio not in AUDIO_MODES:
+        raise ValueError(f"audio must be one of {AUDIO_MODES}, got {audio!r}")
+    if top is None and min_score is None:
+        top = 8000
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    os.makedirs(out_dir, exist_ok=True)
+    clips, tag_names = read_annotations(find_annotations(mtat_root))
+    root = os.path.abspath(os.fspath(mtat_root))
+    paths = [os.path.join(root, c.mp3_path) for c in clips]
+    rows = run_batch(paths, score_file, results=os.path.join(out_dir, "scan_results.csv"),
+                     fields=SCAN_FIELDS, workers=workers, dask=dask, progress=progress,
+                     desc="build-dataset")
+    by_path = {r["path"]: r for r in rows}
+
+    ranked, failed = [], []
+    for clip, path in zip(clips, paths):
+        row = by_path[path]
+        if row["error"]:
+            failed.append({"clip_id": clip.clip_id, "mtat_path": clip.mp3_path, "error": row["error"]})
+            continue
+        score = combine_scores(float(row["score"]), clip.tags)
+        ranked.append((score, clip, path, row))
+    ranked.sort(key=lambda t: (-t[0], t[1].mp3_path))
+    if min_score is not None:
+        selected = [t for t in ranked if t[0] >= min_score]
+    else:
+        selected = ranked[:top]
+
+    file_paths = _place_audio([(path, clip.clip_id) for _, clip, path, _ in selected], out_dir, audio)
+    meta = [{
+        "clip_id": clip.clip_id, "file_path": fp, "amapiano_proxy_score": format(score, ".6g"),
+        "tags": join_tags(clip.tags), "duration": row["duration_s"], "audio_score": row["score"],
+        "tag_prior": format(tag_prior(clip.tags), ".6g"), "n_events": row["n_events"],
+        "median_f0_hz": row["median_f0_hz"], "median_tau_ms": row["median_tau_ms"],
+        "mtat_path": clip.mp3_path,
+    } for (score, clip, _, row), fp in zip(selected, file_paths)]
+    _write_csv(os.path.join(out_dir, METADATA_FILE), METADATA_FIELDS, meta)
+
+    counts_all = {t: 0 for t in tag_names}
+    counts_sel = dict(counts_all)
+    for _, clip, _, _ in ranked:
+        for t in clip.tags:
+            counts_all[t] += 1
+    for _, clip, _, _ in selected:
+        for t in clip.tags:
+            counts_sel[t] += 1
+    tag_rows = sorted(({"tag": t, "selected": counts_sel[t], "all": counts_all[t]} for t in tag_names),
+                      key=lambda r: (-r["selected"], -r["all"], r["tag"]))
+    _write_csv(os.path.join(out_dir, "tag_counts.csv"), ("tag", "selected", "all"), tag_rows)
+
+    cut = selected[-1][0] if selected else None
+    _histogram(os.path.join(out_dir, "score_histogram.png"), [t[0] for t in ranked],
+               [t[0] for t in selected], cut)
+    summary = {
+        "mtat_root": root, "clips": len(clips), "scored": len(ranked), "failed": len(failed),
+        "selected": len(selected), "top": top, "min_score": min_score, "score_cut": cut,
+        "top_tags_selected": [r["tag"] for r in tag_rows[:10] if r["selected"]],
+        "failed_clips": failed,
+    }
+    with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as fh:
+        json.dump(summary, fh, indent=2)
+    return summary
+
+
+def _cmd_build(args) -> int:
+    try:
+        s = build_dataset(args.mtat, args.out, top=args.top, min_score=args.min_score,
+                          audio=args.audio, workers=args.workers, dask=args.dask,
+                          progress=args.progress)
+    except KeyboardInterrupt:
+        print("\ninterrupted: scores so far are saved; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"build-dataset: {exc}", file=sys.stderr)
+        return 2
+    cut = "-" if s["score_cut"] is None else f"{s['score_cut']:.3f}"
+    print(f"{s['selected']} of {s['clips']} clips selected (score >= {cut}) into "
+          f"{os.path.join(args.out, METADATA_FILE)}; {s['failed']} clips failed to decode")
+    for f in s["failed_clips"][:20]:
+        print(f"  {f['mtat_path']}: {f['error']}", file=sys.stderr)
+    return 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("build-dataset", help="rank MagnaTagATune clips and write a training set")
+    p.add_argument("--mtat", required=True, metavar="ROOT",
+                   help="MagnaTagATune folder (annotations_final.csv and mp3 folders 0-f)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    pick = p.add_mutually_exclusive_group()
+    pick.add_argument("--top", type=int, default=None, help="keep the N best clips (default 8000)")
+    pick.add_argument("--min-score", type=float, default=None, metavar="X",
+                      help="keep every clip scoring at least X")
+    p.add_argument("--audio", choices=AUDIO_MODES, default="link",
+                   help="put the audio in DIR/audio as hard links (default), copies, symlinks, "
+                        "or leave it in place (none)")
+    from .scan import add_batch_arguments
+
+    add_batch_arguments(p)
+    p.set_defaults(func=_cmd_build)

@@ -1,0 +1,202 @@
+"""``logdrum validate``: find every broken audio file a dataset refers to.
+
+Accepted targets:
+
+- a ``build-dataset`` folder or its ``training_metadata.csv`` (``file_path`` relative to the
+  CSV's folder; the ``duration`` column is the expected length of each clip);
+- a MagnaTagATune root or its ``annotations_final.csv`` (tab-separated, ``mp3_path`` relative
+  to the root; the expected length is ``--expected-duration``, else the median of all clips);
+- a ``logdrum scan`` results CSV (absolute ``path`` column).
+
+Problems, one per file, checked in this order:
+
+``missing``       the file does not exist
+``empty``         0 bytes
+``undecodable``   the decoder cannot open or read it
+``truncated``     the decode stops short of the length the header announces
+``non-finite``    NaN or Inf samples
+``silent``        peak below -80 dBFS
+``duration``      length differs from the expected by more than ``tolerance`` (a fraction)
+``bad row``       a metadata row whose score or duration is not a finite number
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import statistics
+import sys
+
+__all__ = ["check_file", "read_targets", "validate", "PROBLEMS", "register"]
+
+PROBLEMS = ("missing", "empty", "undecodable", "truncated", "non-finite", "silent", "duration",
+            "bad row")
+CHECK_FIELDS = ("problem", "detail", "duration_s")
+SILENCE_PEAK = 10.0 ** (-80.0 / 20.0)
+
+
+def check_file(path) -> dict:
+    """Decode ``path`` and report its first problem (``problem`` empty when it is fine).
+
+    Returns
+    -------
+    dict
+        ``problem``, ``detail`` and ``duration_s`` (seconds, when decodable).
+    """
+    import numpy as np
+
+    from .audio_io import AudioReadError, read_audio
+    from .scan import TRUNCATION_SLACK_FRAMES
+
+    if not os.path.exists(path):
+        return {"problem": "missing", "detail": "file not found"}
+    if os.path.getsize(path) == 0:
+        return {"problem": "empty", "detail": "0 bytes"}
+    try:
+        audio, sr, header_frames = read_audio(path)
+    except AudioReadError as exc:
+        return {"problem": "undecodable", "detail": str(exc)}
+    n = audio.shape[1]
+    out = {"duration_s": n / sr}
+    if n < header_frames - TRUNCATION_SLACK_FRAMES:
+        return {**out, "problem": "truncated",
+                "detail": f"decoded {n / sr:.2f} s of {header_frames / sr:.2f} s"}
+    if not np.isfinite(audio).all():
+        return {**out, "problem": "non-finite", "detail": "NaN or Inf samples"}
+    peak = float(np.max(np.abs(audio)))
+    if peak < SILENCE_PEAK:
+        return {**out, "problem": "silent", "detail": f"peak {peak:.2g}"}
+    return {**out, "problem": ""}
+
+
+def _finite(text) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except (TypeError, ValueError):
+        return False
+
+
+def read_targets(target):
+    """The files a dataset refers to.
+
+    Returns
+    -------
+    list of tuple
+        ``(shown_path, absolute_path, expected_duration or None, row_problem or "")``.
+    """
+    from .dataset import METADATA_FILE
+    from .mtat import ANNOTATIONS_FILE, read_annotations
+
+    target = os.fspath(target)
+    if os.path.isdir(target):
+        for name in (METADATA_FILE, ANNOTATIONS_FILE):
+            if os.path.isfile(os.path.join(target, name)):
+                target = os.path.join(target, name)
+                break
+        else:
+            raise FileNotFoundError(f"{target} holds neither {METADATA_FILE} nor {ANNOTATIONS_FILE}")
+    base = os.path.dirname(os.path.abspath(target))
+    with open(target, newline="", encoding="utf-8") as fh:
+        first = fh.readline()
+    if "\t" in first and "mp3_path" in first:
+        clips, _ = read_annotations(target)
+        return [(c.mp3_path, os.path.join(base, c.mp3_path), None, "") for c in clips]
+    with open(target, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and "file_path" in rows[0]:
+        out = []
+        for r in rows:
+            bad = not (_finite(r.get("duration")) and _finite(r.get("amapiano_proxy_score", 0)))
+            expected = float(r["duration"]) if _finite(r.get("duration")) else None
+            out.append((r["file_path"], os.path.join(base, r["file_path"]), expected,
+                        "bad row" if bad else ""))
+        return out
+    if rows and "path" in rows[0]:
+        return [(r["path"], r["path"], None, "") for r in rows]
+    if not rows:
+        return []
+    raise ValueError(f"{target}: not a training_metadata.csv, annotations_final.csv or scan CSV")
+
+
+def validate(target, *, expected_duration=None, tolerance=0.1, workers=None, dask=None,
+             progress=True):
+    """Check every file that ``target`` refers to.
+
+    Parameters
+    ----------
+    target : str or os.PathLike
+        See the module docstring.
+    expected_duration : float, optional
+        Expected clip length in seconds, for targets without a ``duration`` column (default:
+        the median length of the decodable clips).
+    tolerance : float
+        Allowed relative deviation from the expected length.
+    workers, dask, progress
+        As for :func:`logdrum.batch.run_batch`.
+
+    Returns
+    -------
+    list of dict
+        One per broken file: ``path`` (as the dataset names it), ``problem``, ``detail``.
+    """
+    from .batch import run_batch
+
+    targets = read_targets(target)
+    rows = run_batch([t[1] for t in targets], check_file, fields=CHECK_FIELDS, workers=workers,
+                     dask=dask, progress=progress, desc="validate")
+    by_path = {r["path"]: r for r in rows}
+    if expected_duration is None:
+        lengths = [float(r["duration_s"]) for r in rows if r["duration_s"] and not r["problem"]]
+        expected_duration = statistics.median(lengths) if lengths else None
+    broken = []
+    for shown, path, expected, row_problem in targets:
+        r = by_path[path]
+        problem, detail = r["problem"], r["detail"]
+        if r["error"]:
+            problem, detail = "undecodable", r["error"]
+        expected = expected if expected is not None else expected_duration
+        if not problem and expected:
+            d = float(r["duration_s"])
+            if abs(d - expected) > tolerance * expected:
+                problem, detail = "duration", f"{d:.2f} s, expected {expected:.2f} s"
+        if not problem and row_problem:
+            problem, detail = row_problem, "score or duration is not a finite number"
+        if problem:
+            broken.append({"path": shown, "problem": problem, "detail": detail})
+    return broken
+
+
+def _cmd_validate(args) -> int:
+    try:
+        n = len(read_targets(args.target))
+        broken = validate(args.target, expected_duration=args.expected_duration,
+                          tolerance=args.tolerance, workers=args.workers, dask=args.dask,
+                          progress=args.progress)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"validate: {exc}", file=sys.stderr)
+        return 2
+    counts = {p: sum(b["problem"] == p for b in broken) for p in PROBLEMS}
+    print(f"Broken files: {len(broken)} / {n}")
+    for p, c in counts.items():
+        if c:
+            print(f"  {p}: {c}")
+    for b in broken:
+        print(f"{b['problem']}\t{b['path']}\t{b['detail']}")
+    return 1 if broken else 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("validate", help="find missing, empty, truncated, undecodable, "
+                                               "silent or mis-sized audio in a dataset")
+    p.add_argument("target", metavar="DIR_or_CSV",
+                   help="build-dataset folder, training_metadata.csv, MTAT root or scan CSV")
+    p.add_argument("--expected-duration", type=float, default=None, metavar="SECONDS",
+                   help="expected clip length when the CSV has no duration column "
+                        "(default: the median)")
+    p.add_argument("--tolerance", type=float, default=0.1,
+                   help="allowed relative deviation from the expected length (default 0.1)")
+    from .scan import add_batch_arguments
+
+    add_batch_arguments(p)
+    p.set_defaults(func=_cmd_validate)

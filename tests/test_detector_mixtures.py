@@ -1,0 +1,85 @@
+"""Log drums in a mix, and music that has low, decaying sounds but no log-drum line."""
+
+import numpy as np
+import pytest
+
+import logdrum
+from logdrum import synth
+
+SR = 16000
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_groove_with_log_drums_holds_them(seed):
+    a = logdrum.analyze(synth.groove(SR, bars=8, seed=seed), SR)
+    assert a.holds_log_drums
+    # most of the 40 notes are found, and the events sit at the line's pitches
+    assert len(a.events) >= 12
+    line = np.array([f for _, f in synth.GROOVE_LOG_DRUM_STEPS])
+    for e in a.events:
+        nearest = line[np.argmin(np.abs(np.log(line / e.f0_hz)))]
+        assert abs(np.log(e.f0_hz / nearest)) < np.log(1.12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_groove_without_log_drums_holds_none(seed):
+    a = logdrum.analyze(synth.groove(SR, bars=8, log_drums=False, seed=seed), SR)
+    assert not a.holds_log_drums and a.events == ()
+    # the kicks are seen and rejected for their tight decay
+    assert a.rejected_by_reason().get("too short a decay", 0) >= 16
+
+
+def test_log_drums_10_db_under_the_kicks_are_found():
+    a = logdrum.analyze(synth.groove(SR, bars=8, kick_db=-2.0, log_drum_db=-12.0), SR)
+    assert a.holds_log_drums and len(a.events) >= 10
+
+
+def test_sustained_bass_under_a_groove_is_not_a_log_drum():
+    a = logdrum.analyze(synth.groove(SR, bars=8, log_drums=False, bass=True), SR)
+    assert not a.holds_log_drums and a.events == ()
+
+
+def test_log_drums_over_sustained_bass_are_still_found():
+    a = logdrum.analyze(synth.groove(SR, bars=8, bass=True), SR)
+    assert a.holds_log_drums
+
+
+def _sparse(events_at, make, total=30.0):
+    out = np.zeros(int(total * SR))
+    for t in events_at:
+        synth.place(out, make(), t, SR)
+    return out
+
+
+def test_occasional_low_tom_in_a_long_clip_is_not_a_log_drum_line():
+    # three woody hits in 30 s: each one is accepted, the clip is not amapiano
+    x = _sparse([3.0, 14.0, 25.0], lambda: synth.log_drum(SR, 95.0, 0.35, level_db=-8.0))
+    a = logdrum.analyze(x, SR)
+    assert len(a.events) == 3
+    assert not a.holds_log_drums and a.score < 0.5
+
+
+def test_long_808_on_every_beat_is_a_pulse_not_a_line():
+    beat = 60.0 / 120.0
+    x = _sparse(np.arange(0.0, 29.0, 2 * beat), lambda: synth.kick_808(SR, f0=55.0, tau=0.35, duration=1.0))
+    a = logdrum.analyze(x, SR)
+    assert a.details["line"] == 0.5
+    assert a.score <= 0.5
+
+
+def test_one_clean_hit_in_a_short_clip_counts():
+    x = np.zeros(2 * SR)
+    synth.place(x, synth.log_drum(SR, 70.0, 0.4), 0.0, SR)
+    det = logdrum.detect_amapiano_log_drums(x, SR)
+    assert det is not None and det.score >= 0.9
+
+
+def test_rejected_candidates_carry_their_reason_and_features():
+    x = np.zeros(3 * SR)
+    synth.place(x, synth.kick(SR, tau=0.05), 0.2, SR)
+    synth.place(x, synth.log_drum(SR, 220.0, 0.4), 1.0, SR)
+    a = logdrum.analyze(x, SR)
+    reasons = {round(c.onset_s, 1): c for c in a.rejected}
+    assert reasons[0.2].reason == "too short a decay" and reasons[0.2].decay_ms < 120
+    assert reasons[1.0].reason == "out of band" and reasons[1.0].f0_hz == pytest.approx(220.0, rel=0.03)
+    assert set(a.rejected_by_reason()) <= set(logdrum.REJECT_REASONS)
