@@ -36,3 +36,36 @@ def write_wav(path, audio, sr=SR):
 @pytest.fixture(scope="session")
 def sr():
     return SR
+
+
+def write_run(run_dir, *, state=None, metrics=None, alerts=None, raw_metrics_lines=()):
+    """Write a training run directory as musicgen_ft leaves it (only the parts given)."""
+    import json
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if state is not None:
+        (run_dir / "orchestrator_state.json").write_text(json.dumps(state))
+    if metrics is not None:
+        lines = [json.dumps(m) for m in metrics] + list(raw_metrics_lines)
+        (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    if alerts is not None:
+        (run_dir / "alerts.jsonl").write_text("".join(json.dumps(a) + "\n" for a in alerts))
+    return run_dir
+
+
+def healthy_metrics(steps=200, every=50):
+    """A decreasing train loss every 10 steps and a val loss every ``every`` steps."""
+    out = []
+    for s in range(0, steps + 1, 10):
+        out.append({"step": s, "epoch": s // 100, "train_loss": 5.0 - 1.8 * s / steps, "lr": 1e-4})
+        if s and s % every == 0:
+            out.append({"step": s, "epoch": s // 100, "val_loss": 4.6 - 1.4 * s / steps})
+    return out
+
+
+def healthy_state(**over):
+    state = {"elapsed_time": 840 * 3600, "cost": 327.6, "epoch": 12, "global_step": 200,
+             "best_val_loss": 3.2, "restarts": 2, "alerts": 1, "spot_rate_per_hour": 0.39,
+             "budget": 600.0}
+    state.update(over)
+    return state
