@@ -15,7 +15,7 @@ import sys
 __all__ = ["main"]
 
 # module names (relative to logdrum) that provide a register(subparsers) function
-_COMMAND_MODULES = ["cli", "demo", "scan"]
+_COMMAND_MODULES = ["cli", "demo", "scan", "dataset", "validate_dataset"]
 
 
 def _clean(obj):
