@@ -55,7 +55,9 @@ class ByteTokenizer:
     def __init__(self, max_length=64):
         self.max_length = max_length
 
-    def __call__(self, texts):
+    def __call__(self, texts, **kwargs):
+        # padding/truncation/return_tensors are accepted for the T5 tokenizer's signature;
+        # this one always pads, truncates to max_length and returns tensors.
         ids = [list(t.encode("utf-8"))[: self.max_length - 1] for t in texts]
         ids = [[b + 3 for b in seq] + [1] for seq in ids]
         width = max(len(seq) for seq in ids)
@@ -134,6 +136,11 @@ def build_model(name, *, seed=0):
     from transformers import MusicgenForConditionalGeneration
 
     if name == "tiny":
+        # The tiny preset mirrors musicgen-small, whose pad/bos id equals vocab_size (one past
+        # the codebook); transformers warns about that on every build, so hush it here.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
         state = torch.random.get_rng_state()
         torch.manual_seed(seed)   # the frozen parts must be identical on every restart
         model = MusicgenForConditionalGeneration(tiny_config())

@@ -1,0 +1,67 @@
+"""Alerts: one line in the log and one JSON line in ``alerts.jsonl`` per alert.
+
+Levels follow SEED.md's "Operational Alerts": INFO (green, no action), WARNING (yellow,
+monitor closely), CRITICAL (red, immediate intervention; the run stops).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+LEVELS = ("INFO", "WARNING", "CRITICAL")
+
+log = logging.getLogger("musicgen_ft")
+
+
+class AlertLog:
+    """Append-only alert sink.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``alerts.jsonl`` file; created on the first alert.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.count = 0
+
+    def emit(self, level, code, message, **details):
+        """Record one alert.
+
+        Parameters
+        ----------
+        level : {"INFO", "WARNING", "CRITICAL"}
+        code : str
+            Short machine-readable reason, e.g. ``"nan_loss"`` or ``"budget_exhausted"``.
+        message : str
+            What happened, for a person.
+        **details
+            JSON-serialisable context (step, loss, ...).
+        """
+        if level not in LEVELS:
+            raise ValueError(f"alert level must be one of {LEVELS}, got {level!r}")
+        self.count += 1
+        icon = {"INFO": "", "WARNING": "WARNING: ", "CRITICAL": "ALERT (CRITICAL): "}[level]
+        log.log(getattr(logging, level), "%s%s", icon, message)
+        record = {"time": time.time(), "level": level, "code": code, "message": message, **details}
+        try:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record, default=float) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            # The disk may be the very thing that failed; the log line above still stands.
+            log.error("could not append to %s: %s", self.path, exc)
+
+
+def read_alerts(path):
+    """All alerts recorded in an ``alerts.jsonl`` file (empty list if there is none)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

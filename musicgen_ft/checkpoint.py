@@ -1,0 +1,288 @@
+"""Checkpoints that survive any interruption.
+
+Files in ``<run_dir>/checkpoints/``:
+
+- ``last.ckpt``: full training state, at the end of every epoch, every N steps and on
+  SIGTERM/SIGINT. Resume reads it.
+- ``epoch_{k}.ckpt``: full training state every few epochs, keep-last-K, for rollback and as
+  the fallback when ``last.ckpt`` is unreadable.
+- ``best_model.pt``: the trained weights (decoder + text projection) at the best validation
+  loss, plus ``best_model/``, the whole model as a transformers directory (``save_pretrained``)
+  that ``MusicgenForConditionalGeneration.from_pretrained`` loads.
+
+Every file is written atomically: to a hidden temp file in the same folder, flushed and
+fsynced, then ``os.replace``-d over the old one (and the folder fsynced), so a kill during a
+save leaves the previous file whole. A save that fails (disk full, permission denied) removes
+its temp file, leaves the previous checkpoint untouched and raises :class:`SaveError`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+FORMAT = 1
+TRAIN_KEYS = ("format", "model", "optimizer", "scheduler", "epoch", "batch_in_epoch",
+              "global_step", "rng", "monitor", "config")
+# Test-only fault injection: pause this many seconds halfway through writing each checkpoint,
+# so a test can SIGKILL the process while a temp file is half written.
+PAUSE_ENV = "MUSICGEN_FT_TEST_SAVE_PAUSE"
+
+log = logging.getLogger("musicgen_ft")
+
+
+class SaveError(OSError):
+    """A checkpoint could not be written; the previous one is intact."""
+
+
+class _PausingWriter(io.RawIOBase):
+    """File wrapper that sleeps once after the first 64 KiB (test fault injection)."""
+
+    def __init__(self, f, seconds):
+        self.f, self.seconds, self.written, self.paused = f, seconds, 0, False
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        n = self.f.write(data)
+        self.written += n
+        if not self.paused and self.written >= 65536:
+            self.paused = True
+            self.f.flush()
+            time.sleep(self.seconds)
+        return n
+
+    def flush(self):
+        self.f.flush()
+
+
+def _fsync_dir(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj, path):
+    """``torch.save`` to ``path`` atomically.
+
+    Raises
+    ------
+    SaveError
+        When anything goes wrong; the temp file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, _PausingWriter(f, pause) if pause > 0 else f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:   # torch reports write failures as RuntimeError
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise SaveError(f"could not write {path}: {exc}") from exc
+    _fsync_dir(path.parent)
+
+
+def capture_rng():
+    """Every RNG state a training step can touch (torch CPU and CUDA, numpy, random)."""
+    import random
+
+    import numpy as np
+
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.random.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {"key": torch.from_numpy(np_state[1].astype("int64")), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
+        "python": random.getstate(),
+    }
+
+
+def restore_rng(state):
+    """Restore :func:`capture_rng` output."""
+    import random
+
+    import numpy as np
+
+    torch.random.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    npst = state["numpy"]
+    np.random.set_state(("MT19937", npst["key"].numpy().astype("uint32"), npst["pos"],
+                         npst["has_gauss"], npst["cached"]))
+    random.setstate(state["python"])
+
+
+def load_checkpoint(path):
+    """Load and check a training checkpoint.
+
+    Raises
+    ------
+    ValueError
+        If the file is truncated, corrupt or not a training checkpoint of this format.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:   # a torn zip raises a variety of errors; all mean "unusable"
+        raise ValueError(f"{path} is unreadable ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or any(k not in state for k in TRAIN_KEYS):
+        raise ValueError(f"{path} is not a training checkpoint")
+    if state["format"] != FORMAT:
+        raise ValueError(f"{path} has checkpoint format {state['format']}, expected {FORMAT}")
+    return state
+
+
+class CheckpointManager:
+    """Write and find the checkpoints of one run.
+
+    Parameters
+    ----------
+    folder : str or Path
+        ``<run_dir>/checkpoints``; created if missing.
+    alerts : AlertLog
+        Receives a CRITICAL alert for a failed save, a WARNING for a fallback.
+    keep_last : int
+        How many ``epoch_{k}.ckpt`` files to keep.
+    """
+
+    def __init__(self, folder, alerts, keep_last=3):
+        self.folder = Path(folder)
+        self.alerts = alerts
+        self.keep_last = keep_last
+        self.last_step = None       # global step of the newest good last.ckpt, for diagnostics
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob(".*.tmp"):   # left by a kill during a save
+            stale.unlink(missing_ok=True)
+
+    @property
+    def last(self):
+        return self.folder / "last.ckpt"
+
+    @property
+    def best(self):
+        return self.folder / "best_model.pt"
+
+    @property
+    def best_export(self):
+        return self.folder / "best_model"
+
+    def epoch_path(self, epoch):
+        return self.folder / f"epoch_{epoch}.ckpt"
+
+    def epoch_checkpoints(self):
+        """``epoch_{k}.ckpt`` files, newest (highest k) first."""
+        found = []
+        for p in self.folder.glob("epoch_*.ckpt"):
+            m = re.fullmatch(r"epoch_(\d+)\.ckpt", p.name)
+            if m:
+                found.append((int(m.group(1)), p))
+        return [p for _, p in sorted(found, reverse=True)]
+
+    def _save(self, obj, path, what):
+        try:
+            atomic_save(obj, path)
+        except SaveError as exc:
+            self.alerts.emit("CRITICAL", "save_failed",
+                             f"Checkpoint save failed ({what}): {exc.__cause__ or exc}. "
+                             f"The previous checkpoint is intact.", path=str(path))
+            raise
+        log.info("💾 Saved %s (%s, step %s)", path.name, what, obj.get("global_step"))
+        return path
+
+    def save_last(self, state, reason):
+        """Write ``last.ckpt``; ``reason`` (e.g. ``"epoch end"``, ``"SIGTERM"``) is logged."""
+        path = self._save(state, self.last, reason)
+        self.last_step = state["global_step"]
+        return path
+
+    def save_epoch(self, state, epoch):
+        """Write ``epoch_{epoch}.ckpt`` and delete the oldest beyond ``keep_last``."""
+        path = self._save(state, self.epoch_path(epoch), f"epoch {epoch}")
+        for old in self.epoch_checkpoints()[self.keep_last:]:
+            old.unlink(missing_ok=True)
+            log.info("Removed old %s (keep last %d)", old.name, self.keep_last)
+        return path
+
+    def save_best(self, model_state, meta):
+        """Write ``best_model.pt``: the trained weights and ``meta`` (val loss, step, ...)."""
+        return self._save({"format": FORMAT, "model": model_state, **meta}, self.best,
+                          f"best, val loss {meta.get('val_loss', float('nan')):.4f}")
+
+    def export_best(self, model, tokenizer=None):
+        """Write the whole model to ``best_model/`` with ``save_pretrained``.
+
+        Written to a temp folder and swapped in with renames, so a kill leaves either the old
+        or the new export complete (at worst under ``best_model.old``).
+        """
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()   # a bar per save clutters the training log
+        tmp = self.folder / ".best_model.tmp"
+        old = self.folder / "best_model.old"
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+            model.save_pretrained(tmp)
+            if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
+                tokenizer.save_pretrained(tmp)
+            shutil.rmtree(old, ignore_errors=True)
+            if self.best_export.exists():
+                os.replace(self.best_export, old)
+            os.replace(tmp, self.best_export)
+            shutil.rmtree(old, ignore_errors=True)
+        except (OSError, RuntimeError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.alerts.emit("CRITICAL", "save_failed", f"Export of best model failed: {exc}",
+                             path=str(self.best_export))
+            raise SaveError(str(exc)) from exc
+        log.info("💾 Exported best model to %s (from_pretrained-ready)", self.best_export)
+
+    def load_latest(self):
+        """The newest readable training checkpoint.
+
+        Tries ``last.ckpt``, then ``epoch_{k}.ckpt`` newest first. An unreadable file is
+        renamed to ``*.corrupt`` with a WARNING alert, and the next one is tried.
+
+        Returns
+        -------
+        (dict, Path) or (None, None)
+            The checkpoint and where it came from, or nothing to resume from.
+        """
+        candidates = [self.last] + self.epoch_checkpoints()
+        for path in candidates:
+            if not path.exists():
+                continue
+            try:
+                state = load_checkpoint(path)
+            except ValueError as exc:
+                fallback = "the next older checkpoint" if path != candidates[-1] else "nothing"
+                self.alerts.emit("WARNING", "corrupt_checkpoint",
+                                 f"{exc}; falling back to {fallback}", path=str(path))
+                try:
+                    os.replace(path, path.with_name(path.name + ".corrupt"))
+                except OSError:
+                    pass
+                continue
+            self.last_step = state["global_step"]
+            return state, path
+        return None, None

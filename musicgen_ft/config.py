@@ -1,0 +1,205 @@
+"""Training configuration: one JSON file validated into a frozen dataclass.
+
+Defaults are the seed's (SEED.md): batch 8, gradient accumulation 4, lr 1e-5 with 500 warmup
+steps then cosine, 20 epochs, an epoch checkpoint every 2 epochs, spot rate $0.39/h, budget
+$600, and its alert table. Everything is checked at start, before any model is loaded:
+unknown keys, wrong types and impossible values raise :class:`ConfigError` with a message
+that names the key. Relative paths are taken relative to the current working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a fine-tuning run (see ``docs/training.md`` for each one)."""
+
+    # what to train on, and where the run lives
+    model: str = "facebook/musicgen-small"
+    metadata_path: str = "datasets/amapiano_proxy/training_metadata.csv"
+    run_dir: str = "checkpoints/phase_2_5"
+    cache_dir: typing.Optional[str] = None          # default: <run_dir>/codes_cache
+    # data
+    segment_seconds: float = 10.0
+    min_segment_seconds: float = 2.0                 # shorter tails are dropped, longer padded
+    val_fraction: float = 0.1
+    prompt_template: str = "{tags}"
+    cond_dropout: float = 0.1                        # empty prompt, for classifier-free guidance
+    seed: int = 1234
+    # optimisation
+    batch_size: int = 8
+    grad_accum_steps: int = 4
+    lr: float = 1e-5
+    warmup_steps: int = 500
+    weight_decay: float = 0.01
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    max_grad_norm: float = 1.0
+    epochs: int = 20
+    precision: str = "auto"                          # auto: bf16 if supported, else fp16 on CUDA
+    device: str = "auto"
+    torch_threads: typing.Optional[int] = None
+    # checkpoints and logs
+    save_every_steps: int = 250
+    checkpoint_every_epochs: int = 2
+    keep_last_epoch_checkpoints: int = 3
+    log_every_steps: int = 10
+    # guards (SEED.md "Early Divergence Alerting" and "Operational Alerts")
+    alert_high_loss: float = 10.0
+    alert_high_loss_after_step: int = 100
+    stall_steps: int = 500
+    stall_loss: float = 4.5
+    stall_min_improvement: float = 0.01
+    spike_factor: float = 2.0
+    # cost
+    spot_rate_usd_per_hour: float = 0.39
+    budget_usd: float = 600.0
+
+    @property
+    def run_path(self):
+        """The run directory as a :class:`~pathlib.Path`."""
+        return Path(self.run_dir)
+
+    @property
+    def cache_path(self):
+        """Where encoded EnCodec codes are cached."""
+        return Path(self.cache_dir) if self.cache_dir else self.run_path / "codes_cache"
+
+    def to_dict(self):
+        """Plain dict of every setting (what a checkpoint stores)."""
+        return dataclasses.asdict(self)
+
+
+_POSITIVE = {"segment_seconds", "min_segment_seconds", "batch_size", "grad_accum_steps", "lr",
+             "max_grad_norm", "epochs", "save_every_steps", "checkpoint_every_epochs",
+             "keep_last_epoch_checkpoints", "log_every_steps", "alert_high_loss", "stall_steps",
+             "stall_loss", "spike_factor", "torch_threads"}
+_NON_NEGATIVE = {"warmup_steps", "weight_decay", "alert_high_loss_after_step",
+                 "stall_min_improvement", "spot_rate_usd_per_hour", "budget_usd", "seed"}
+_FRACTIONS = {"val_fraction", "cond_dropout"}           # in [0, 1)
+_BETAS = {"adam_beta1", "adam_beta2"}                   # in [0, 1)
+
+
+def _check_type(key, value, hint):
+    optional = typing.get_origin(hint) is typing.Union and type(None) in typing.get_args(hint)
+    if optional:
+        if value is None:
+            return None
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    # bool is an int in Python; a JSON true for a count is a mistake, not a 1.
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"config key {key!r}: expected an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key {key!r}: expected a number, got {value!r}")
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"config key {key!r}: must be finite, got {value!r}")
+    if hint is str and not isinstance(value, str):
+        raise ConfigError(f"config key {key!r}: expected a string, got {value!r}")
+    return value
+
+
+def _check_values(cfg):
+    for key in _POSITIVE:
+        value = getattr(cfg, key)
+        if value is not None and value <= 0:
+            raise ConfigError(f"config key {key!r}: must be > 0, got {value!r}")
+    for key in _NON_NEGATIVE:
+        if getattr(cfg, key) < 0:
+            raise ConfigError(f"config key {key!r}: must be >= 0, got {getattr(cfg, key)!r}")
+    for key in _FRACTIONS | _BETAS:
+        if not 0.0 <= getattr(cfg, key) < 1.0:
+            raise ConfigError(f"config key {key!r}: must be in [0, 1), got {getattr(cfg, key)!r}")
+    if cfg.min_segment_seconds > cfg.segment_seconds:
+        raise ConfigError(f"config key 'min_segment_seconds': {cfg.min_segment_seconds} is longer "
+                          f"than segment_seconds {cfg.segment_seconds}")
+    if cfg.precision not in PRECISIONS:
+        raise ConfigError(f"config key 'precision': must be one of {PRECISIONS}, "
+                          f"got {cfg.precision!r}")
+    if cfg.device != "auto" and not (cfg.device == "cpu" or cfg.device.startswith("cuda")):
+        raise ConfigError(f"config key 'device': must be 'auto', 'cpu' or 'cuda[:n]', "
+                          f"got {cfg.device!r}")
+    if "{tags}" not in cfg.prompt_template:
+        raise ConfigError("config key 'prompt_template': must contain '{tags}', "
+                          f"got {cfg.prompt_template!r}")
+    for key in ("model", "metadata_path", "run_dir"):
+        if not getattr(cfg, key).strip():
+            raise ConfigError(f"config key {key!r}: must not be empty")
+
+
+def config_from_dict(data, *, source="config"):
+    """Validate a mapping into a :class:`TrainConfig`.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key (with the closest known key suggested), a wrong type or an
+        impossible value; the message names the key.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a JSON object at the top level, "
+                          f"got {type(data).__name__}")
+    hints = typing.get_type_hints(TrainConfig)
+    known = [f.name for f in dataclasses.fields(TrainConfig)]
+    values = {}
+    for key, value in data.items():
+        if key.startswith("_"):            # "_comment" keys document a config file
+            continue
+        if key not in hints:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{source}: unknown config key {key!r}{hint}")
+        values[key] = _check_type(key, value, hints[key])
+    cfg = TrainConfig(**values)
+    _check_values(cfg)
+    return cfg
+
+
+def load_config(path):
+    """Read and validate a JSON config file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The JSON file.
+
+    Returns
+    -------
+    TrainConfig
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+    return config_from_dict(data, source=str(path))
+
+
+# keys whose change makes a checkpoint's position or data order meaningless
+RESUME_KEYS = ("model", "metadata_path", "segment_seconds", "min_segment_seconds", "val_fraction",
+               "seed", "batch_size", "grad_accum_steps", "epochs", "warmup_steps")
+
+
+def resume_differences(saved, cfg):
+    """Keys in :data:`RESUME_KEYS` whose value differs from a checkpoint's saved config."""
+    current = cfg.to_dict()
+    return [k for k in RESUME_KEYS if k in saved and saved[k] != current[k]]
+

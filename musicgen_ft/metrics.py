@@ -1,0 +1,78 @@
+"""Metrics: TensorBoard scalars and a plain JSONL log, written side by side.
+
+TensorBoard (``<run_dir>/tensorboard``): ``train/loss``, ``train/loss_cb{k}``, ``val/loss``,
+``val/loss_cb{k}``, ``train/lr``, ``train/grad_norm``, ``train/samples_per_s``,
+``train/tokens_per_s``. On resume the writer purges events after the checkpoint's step, so
+steps replayed after a kill are not drawn twice.
+
+JSONL (``<run_dir>/metrics.jsonl``): one object per logged step or validation pass, flushed
+at once so ``tail -f`` and the tests see it immediately.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+
+class MetricsWriter:
+    """Write scalars to TensorBoard and ``metrics.jsonl``.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+    purge_step : int, optional
+        Global step of the checkpoint a resumed run starts from.
+    """
+
+    def __init__(self, run_dir, purge_step=None):
+        from torch.utils.tensorboard import SummaryWriter
+
+        run_dir = Path(run_dir)
+        self.tb = SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=purge_step)
+        self.jsonl = open(run_dir / "metrics.jsonl", "a")
+
+    def log(self, kind, step, **scalars):
+        """Record scalars for ``step``.
+
+        Parameters
+        ----------
+        kind : {"train", "val"}
+            Prefix of the TensorBoard tags and the ``kind`` field of the JSONL record.
+        step : int
+        **scalars
+            Floats, or lists of floats (per-codebook losses), logged as ``name_cb{k}``.
+        """
+        flat = {}
+        for name, value in scalars.items():
+            if isinstance(value, (list, tuple)):
+                for k, v in enumerate(value):
+                    flat[f"{name}_cb{k}"] = float(v)
+            elif value is not None:
+                flat[name] = float(value)
+        for name, value in flat.items():
+            if math.isfinite(value):
+                self.tb.add_scalar(f"{kind}/{name}", value, step)
+        record = {"kind": kind, "step": step, "time": time.time(), **{
+            k: (v if math.isfinite(v) else str(v)) for k, v in flat.items()}}
+        self.jsonl.write(json.dumps(record) + "\n")
+        self.jsonl.flush()
+
+    def close(self):
+        """Flush and close both outputs."""
+        self.tb.flush()
+        self.tb.close()
+        self.jsonl.close()
+
+
+def read_metrics(path):
+    """Records of a ``metrics.jsonl`` file (a torn last line from a kill is ignored)."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out

@@ -1,0 +1,115 @@
+"""Entry point: ``python -m musicgen_ft.train --config config.json``.
+
+The same command starts a fresh run or resumes the last one in the configured run directory;
+after a spot interruption, just run it again. Exit codes (for a supervisor or a shell loop):
+
+====  ==========================================================================
+0     finished, or stopped cleanly by SIGTERM/SIGINT after writing ``last.ckpt``
+1     unexpected error (traceback in the log)
+2     configuration error (the message names the key)
+3     halted by the divergence monitor (see ``halt.json`` and ``alerts.jsonl``)
+4     budget exhausted (``last.ckpt`` written; raise ``budget_usd`` to continue)
+5     a checkpoint could not be written (disk full, permissions); the previous one is intact
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .config import ConfigError, load_config
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_HALTED, EXIT_BUDGET, EXIT_SAVE_FAILED = range(6)
+
+log = logging.getLogger("musicgen_ft")
+
+
+class StopSignals:
+    """Turn SIGTERM and SIGINT into a flag the loop checks between optimizer steps.
+
+    A spot instance gets SIGTERM about two minutes before it is reclaimed; one optimizer step
+    of musicgen-small takes seconds, so finishing the step and writing ``last.ckpt`` fits.
+    Used as a context manager; the previous handlers come back on exit.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.received = None
+        self._old = {}
+
+    def __call__(self):
+        """True once a stop signal has arrived."""
+        return self.received is not None
+
+    def _handle(self, signum, frame):
+        self.received = signal.Signals(signum).name
+        log.warning("Received %s: finishing the current step, then saving last.ckpt",
+                    self.received)
+
+    def __enter__(self):
+        for sig in self.SIGNALS:
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def setup_logging(run_dir):
+    """Log to stdout and ``<run_dir>/train.log``; returns the handlers to remove later."""
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+    handlers = [logging.StreamHandler(sys.stdout),
+                logging.FileHandler(Path(run_dir) / "train.log")]
+    for h in handlers:
+        h.setFormatter(fmt)
+        log.addHandler(h)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return handlers
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m musicgen_ft.train",
+        description="Fine-tune MusicGen; starts fresh or resumes the last run automatically.")
+    parser.add_argument("--config", required=True, help="JSON config file (see docs/training.md)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run training as the command line does; returns the exit code."""
+    args = parse_args(argv)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"musicgen_ft: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        cfg.run_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"musicgen_ft: cannot create run_dir {cfg.run_dir!r}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    handlers = setup_logging(cfg.run_path)
+    try:
+        with StopSignals() as stop:
+            from .loop import Trainer   # heavy imports (torch, transformers) after validation
+
+            return Trainer(cfg, stop).run()
+    except Exception:
+        log.exception("Training failed with an unexpected error")
+        return EXIT_ERROR
+    finally:
+        for h in handlers:
+            log.removeHandler(h)
+            h.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
