@@ -12,61 +12,60 @@ import numpy as np
 
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import CandidateFeatures
-from .result import Candidate, LogDrumEvent
+from .result import REJECT_REASONS, Candidate, LogDrumEvent
 
-__all__ = ["classify", "reject_reason", "event_confidence"]
+__all__ = ["classify", "reject_reasons", "event_confidence"]
 
 #: The seed's "woody" range; inside it the decay margin is full.
 WOODY_MS = (300.0, 600.0)
 
 
-def reject_reason(feat: CandidateFeatures, i: int, config: DetectorConfig = DEFAULT_CONFIG):
-    """The first check candidate ``i`` fails, or ``None`` when it is a log drum."""
+def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Index into :data:`REJECT_REASONS` of the first check each candidate fails, -1 when it
+    is a log drum."""
     lo = config.f_min * (1.0 - config.f0_tolerance)
     hi = config.f_max * (1.0 + config.f0_tolerance)
-    tau = feat.decay_ms[i]
-    if feat.peak_dbfs[i] < config.level_floor_dbfs:
-        return "too quiet"
-    if feat.attack_db[i] < config.attack_min_db:
-        return "not percussive"
-    if feat.tail_ms[i] < config.min_tail_ms or np.isnan(tau):
-        return "decay cut short"
-    if tau < config.tau_min_ms:
-        return "too short a decay"
-    if tau > config.tau_max_ms:
-        return "too long a decay"
-    if not lo <= feat.f0_hz[i] <= hi:  # NaN fails too
-        return "out of band"
-    if not feat.tonality[i] >= config.tonality_min:
-        return "not tonal"
-    ratio = feat.early_ratio[i]
-    if not 1.0 / config.pitch_stability <= ratio <= config.pitch_stability:
-        return "not tonal"  # the pitch jumps between the attack and the decay: noise
-    glide = feat.glide_ratio[i]
-    if np.isfinite(glide) and not 1.0 / config.pitch_stability <= glide <= config.pitch_stability:
-        return "not tonal"
-    return None
+    tau = feat.decay_ms
+    stable = 1.0 / config.pitch_stability
+    with np.errstate(invalid="ignore"):
+        fails = [
+            feat.peak_dbfs < config.level_floor_dbfs,
+            feat.attack_db < config.attack_min_db,
+            (feat.tail_ms < config.min_tail_ms) | np.isnan(tau),
+            tau < config.tau_min_ms,
+            tau > config.tau_max_ms,
+            ~((feat.f0_hz >= lo) & (feat.f0_hz <= hi)),  # NaN fails too
+            # not tonal: a weak spectral peak, or a pitch that jumps between the attack, the
+            # decay and the late window (noise does; a log drum's glide stays well inside)
+            ~(feat.tonality >= config.tonality_min)
+            | ~((feat.early_ratio >= stable) & (feat.early_ratio <= config.pitch_stability))
+            | (np.isfinite(feat.glide_ratio)
+               & ~((feat.glide_ratio >= stable) & (feat.glide_ratio <= config.pitch_stability))),
+        ]
+    assert len(fails) == len(REJECT_REASONS)
+    reason = np.full(len(feat), -1)
+    for code in range(len(fails) - 1, -1, -1):  # the first failing check wins
+        reason[fails[code]] = code
+    return reason
 
 
 def _ramp(value, limit, full):
     # 0.5 at the acceptance limit, 1.0 at `full`, linear between (in the units given)
     if full == limit:
-        return 1.0
-    return float(np.clip(0.5 + 0.5 * (value - limit) / (full - limit), 0.5, 1.0))
+        return np.ones_like(value)
+    return np.clip(0.5 + 0.5 * (value - limit) / (full - limit), 0.5, 1.0)
 
 
-def event_confidence(tau_ms, tonality, attack_db, config: DetectorConfig = DEFAULT_CONFIG) -> float:
-    """Confidence in [0.5, 1] of an accepted event (see module docstring)."""
-    lt = np.log(tau_ms)
-    if tau_ms < WOODY_MS[0]:
-        s_tau = _ramp(lt, np.log(config.tau_min_ms), np.log(min(WOODY_MS[0], config.tau_max_ms)))
-    elif tau_ms > WOODY_MS[1]:
-        s_tau = _ramp(-lt, -np.log(config.tau_max_ms), -np.log(max(WOODY_MS[1], config.tau_min_ms)))
-    else:
-        s_tau = 1.0
-    s_ton = _ramp(tonality, config.tonality_min, min(1.0, config.tonality_min + 0.3))
-    s_att = _ramp(attack_db, config.attack_min_db, config.attack_min_db + 12.0)
-    return float((s_tau * s_ton * s_att) ** (1.0 / 3.0))
+def event_confidence(tau_ms, tonality, attack_db, config: DetectorConfig = DEFAULT_CONFIG):
+    """Confidence in [0.5, 1] of accepted events (see module docstring); works on arrays."""
+    lt = np.log(np.asarray(tau_ms, dtype=float))
+    woody_lo = np.log(min(WOODY_MS[0], config.tau_max_ms))
+    woody_hi = np.log(max(WOODY_MS[1], config.tau_min_ms))
+    s_tau = np.where(lt < woody_lo, _ramp(lt, np.log(config.tau_min_ms), woody_lo),
+                     np.where(lt > woody_hi, _ramp(-lt, -np.log(config.tau_max_ms), -woody_hi), 1.0))
+    s_ton = _ramp(np.asarray(tonality, dtype=float), config.tonality_min, min(1.0, config.tonality_min + 0.3))
+    s_att = _ramp(np.asarray(attack_db, dtype=float), config.attack_min_db, config.attack_min_db + 12.0)
+    return (s_tau * s_ton * s_att) ** (1.0 / 3.0)
 
 
 def classify(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG):
@@ -76,22 +75,16 @@ def classify(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG):
     -------
     events, rejected : tuple, tuple
     """
-    events, rejected = [], []
-    for i in range(len(feat)):
-        reason = reject_reason(feat, i, config)
-        if reason is None:
-            events.append(LogDrumEvent(
-                onset_s=float(feat.onset_s[i]), f0_hz=float(feat.f0_hz[i]),
-                decay_ms=float(feat.decay_ms[i]), glide_ratio=float(feat.glide_ratio[i]),
-                peak_dbfs=float(feat.peak_dbfs[i]),
-                confidence=event_confidence(feat.decay_ms[i], feat.tonality[i], feat.attack_db[i], config),
-                attack_db=float(feat.attack_db[i]), tonality=float(feat.tonality[i]),
-            ))
-        else:
-            rejected.append(Candidate(
-                onset_s=float(feat.onset_s[i]), reason=reason, peak_dbfs=float(feat.peak_dbfs[i]),
-                attack_db=float(feat.attack_db[i]), decay_ms=float(feat.decay_ms[i]),
-                f0_hz=float(feat.f0_hz[i]), tonality=float(feat.tonality[i]),
-                glide_ratio=float(feat.glide_ratio[i]),
-            ))
-    return tuple(events), tuple(rejected)
+    reason = reject_reasons(feat, config)
+    ok = reason < 0
+    conf = event_confidence(feat.decay_ms[ok], feat.tonality[ok], feat.attack_db[ok], config)
+    events = tuple(map(LogDrumEvent._make, zip(
+        feat.onset_s[ok].tolist(), feat.f0_hz[ok].tolist(), feat.decay_ms[ok].tolist(),
+        feat.glide_ratio[ok].tolist(), feat.peak_dbfs[ok].tolist(), conf.tolist(),
+        feat.attack_db[ok].tolist(), feat.tonality[ok].tolist())))
+    bad = ~ok
+    rejected = tuple(map(Candidate._make, zip(
+        feat.onset_s[bad].tolist(), [REJECT_REASONS[r] for r in reason[bad]],
+        feat.peak_dbfs[bad].tolist(), feat.attack_db[bad].tolist(), feat.decay_ms[bad].tolist(),
+        feat.f0_hz[bad].tolist(), feat.tonality[bad].tolist(), feat.glide_ratio[bad].tolist())))
+    return events, rejected

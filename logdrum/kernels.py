@@ -158,17 +158,8 @@ def fit_decay(env_db, peaks, ends, hop_s):
     """Amplitude time constant tau (seconds) of each decay, from a least-squares line through
     the dB envelope over the later two thirds of the segment (the first third is where a kick
     or the attack transient still rings on top of a log drum). ``inf`` for a flat or rising tail,
-    ``nan`` where the segment is too short.
-
-    Returns
-    -------
-    tau : float64 array
-    rough_db : float64 array
-        RMS deviation of the envelope from the fitted line, dB. A decaying tone gives well
-        under 1 dB; the envelope of noise fluctuates by several dB.
-    """
+    ``nan`` where the segment is too short."""
     tau = np.empty(peaks.shape[0])
-    rough = np.full(peaks.shape[0], np.nan)
     for i in range(peaks.shape[0]):
         p, e = peaks[i], ends[i]
         start = p + (e - p) // 3
@@ -187,16 +178,29 @@ def fit_decay(env_db, peaks, ends, hop_s):
         for k in range(start, e + 1):
             num += (k - mt) * (env_db[k] - my)
             den += (k - mt) * (k - mt)
-        slope = num / den
-        ss = 0.0
-        for k in range(start, e + 1):
-            r = env_db[k] - (my + slope * (k - mt))
-            ss += r * r
-        rough[i] = np.sqrt(ss / m)
-        slope_db_per_s = slope / hop_s
+        slope_db_per_s = num / den / hop_s
         # 20 log10(exp(-t/tau)) = -(20 / ln 10) t / tau
         tau[i] = (20.0 / np.log(10.0)) / -slope_db_per_s if slope_db_per_s < 0 else np.inf
-    return tau, rough
+    return tau
+
+
+@njit(cache=True)
+def onset_times(env_db, peaks, below_db):
+    """Fractional hop index where the rise into each peak crosses ``below_db`` under it. With
+    a 20 ms energy window, 3 dB under the peak is where a sharp attack actually starts."""
+    out = np.empty(peaks.shape[0])
+    for i in range(peaks.shape[0]):
+        p = peaks[i]
+        target = env_db[p] - below_db
+        k = p
+        while k > 0 and env_db[k - 1] > target:
+            k -= 1
+        if k == 0:
+            out[i] = 0.0
+            continue
+        lo, hi = env_db[k - 1], env_db[k]
+        out[i] = k - 1 + ((target - lo) / (hi - lo) if hi > lo else 0.0)
+    return out
 
 
 @njit(cache=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["LogDrumEvent", "Candidate", "Detection", "Analysis", "REJECT_REASONS"]
 
@@ -18,29 +19,29 @@ REJECT_REASONS = (
 )
 
 
-@dataclass(frozen=True)
-class LogDrumEvent:
-    """One accepted log-drum hit.
+class LogDrumEvent(NamedTuple):
+    """One accepted log-drum hit (an immutable named tuple).
 
     Attributes
     ----------
     onset_s : float
-        Time of the band-envelope peak in seconds from the start of the clip.
+        Where the attack starts, in seconds from the start of the clip.
     f0_hz : float
         Fundamental frequency over the first ~250 ms of the decay.
     decay_ms : float
         Time constant tau of the amplitude envelope, ``env(t) ~ exp(-t / tau)``.
     glide_ratio : float
-        f0 late in the decay divided by f0 just after the attack; 1.0 is a steady pitch,
-        below 1 a downward glide (the typical log-drum "bwom").
+        f0 late in the decay (~200 ms) divided by f0 just after the attack; 1.0 is a steady
+        pitch, below 1 a downward glide (the typical log-drum "bwom"). NaN when the note is cut
+        off before the late window.
     peak_dbfs : float
-        Peak amplitude in the 50-150 Hz band, in dB relative to a full-scale sine.
+        Peak amplitude of the note, in dB relative to a full-scale sine.
     confidence : float
         In [0.5, 1]: how far the event sits inside every acceptance margin.
     attack_db : float
         Rise of the band envelope into the peak.
     tonality : float
-        Share of the 30-300 Hz power near the spectral peak (1.0 = a pure tone).
+        Contrast of the spectral peak over its neighbourhood, 0 (noise) to 1 (pure tone).
     """
 
     onset_s: float
@@ -53,12 +54,12 @@ class LogDrumEvent:
     tonality: float
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A band-envelope peak that was examined and rejected, with every feature measured."""
+class Candidate(NamedTuple):
+    """A band-envelope peak that was examined and rejected, with every feature measured
+    (NaN where the check that failed came before the measurement)."""
 
     onset_s: float
     reason: str
@@ -70,7 +71,7 @@ class Candidate:
     glide_ratio: float = float("nan")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
 
 @dataclass(frozen=True)

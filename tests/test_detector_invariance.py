@@ -1,6 +1,5 @@
 """The detector's answer does not depend on gain, rate, layout, position, dtype or DC."""
 
-from dataclasses import astuple
 
 import numpy as np
 import pytest
@@ -100,5 +99,5 @@ def test_serial_and_parallel_kernels_agree():
     a = logdrum.analyze(x, SR, parallel=False)
     b = logdrum.analyze(x, SR, parallel=True)
     # NaN-aware comparison (a glide that cannot be measured is NaN)
-    np.testing.assert_equal([astuple(e) for e in a.events], [astuple(e) for e in b.events])
-    np.testing.assert_equal([astuple(c) for c in a.rejected], [astuple(c) for c in b.rejected])
+    np.testing.assert_equal([tuple(e) for e in a.events], [tuple(e) for e in b.events])
+    np.testing.assert_equal([tuple(c) for c in a.rejected], [tuple(c) for c in b.rejected])

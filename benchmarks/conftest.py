@@ -1,0 +1,50 @@
+"""Benchmarks run only with ``pytest benchmarks/ --benchmark``; a plain ``pytest benchmarks/``
+collects and skips them. At the end the ×realtime of every benchmark and the ratios against
+the plain scipy pipeline are printed."""
+
+import pytest
+
+_RESULTS = []
+
+
+def pytest_addoption(parser):
+    parser.addoption("--benchmark", action="store_true", default=False,
+                     help="run the benchmarks in benchmarks/ (slow)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--benchmark"):
+        return
+    skip = pytest.mark.skip(reason="benchmarks run with: pytest benchmarks/ --benchmark")
+    for item in items:
+        item.add_marker(skip)
+
+
+@pytest.fixture
+def realtime(benchmark):
+    """Call ``realtime(label, audio_seconds)`` after ``benchmark(...)`` to record ×realtime."""
+
+    def record(group, label, audio_seconds):
+        mean = benchmark.stats.stats.mean
+        x = audio_seconds / mean
+        benchmark.extra_info["x_realtime"] = round(x, 1)
+        _RESULTS.append((group, label, mean, x))
+        return x
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RESULTS:
+        return
+    tr = terminalreporter
+    tr.section("x realtime (audio seconds per wall-clock second)")
+    groups = {}
+    for group, label, mean, x in _RESULTS:
+        groups.setdefault(group, []).append((label, mean, x))
+    for group, rows in groups.items():
+        base = {label: x for label, _, x in rows}.get("scipy_pipeline")
+        tr.write_line(f"{group}:")
+        for label, mean, x in rows:
+            ratio = f"  {x / base:6.1f}x scipy" if base else ""
+            tr.write_line(f"  {label:28s} {mean * 1e3:10.1f} ms  {x:10.0f}x realtime{ratio}")

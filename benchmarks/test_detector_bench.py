@@ -1,0 +1,73 @@
+"""``analyze`` on 10 min and 1 h of 44.1 kHz audio against a plain scipy pipeline and librosa,
+in the same run. Run with ``pytest benchmarks/ --benchmark``."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import butter, sosfilt
+
+import logdrum
+from logdrum import synth
+
+SR = 44100
+LENGTHS = {"10min": 600, "1h": 3600}
+
+
+@pytest.fixture(scope="module")
+def audio():
+    # a 64-bar groove (about 2.3 min) tiled: real content, not silence or noise
+    bar = synth.groove(SR, bars=64, seed=0).astype(np.float32)
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            n = LENGTHS[name] * SR
+            cache[name] = np.resize(bar, n)
+        return cache[name]
+
+    return get
+
+
+def scipy_pipeline(x, sr):
+    """The plain reference: 50-150 Hz band-pass, rectify, 10 ms moving average, at full rate."""
+    sos = butter(4, [50, 150], btype="bandpass", fs=sr, output="sos")
+    return uniform_filter1d(np.abs(sosfilt(sos, x)), int(0.01 * sr))
+
+
+@pytest.mark.parametrize("length", list(LENGTHS))
+def test_analyze(benchmark, realtime, audio, length):
+    x = audio(length)
+    logdrum.analyze(x[: 10 * SR], SR)  # compile
+    result = benchmark.pedantic(logdrum.analyze, args=(x, SR), rounds=3, iterations=1)
+    assert result.holds_log_drums
+    realtime(length, "logdrum.analyze", LENGTHS[length])
+    tracemalloc.start()
+    logdrum.analyze(x, SR)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    benchmark.extra_info["peak_extra_memory_vs_input"] = round(peak / x.nbytes, 3)
+
+
+@pytest.mark.parametrize("length", list(LENGTHS))
+def test_analyze_serial(benchmark, realtime, audio, length):
+    x = audio(length)
+    logdrum.analyze(x[: 10 * SR], SR, parallel=False)
+    benchmark.pedantic(logdrum.analyze, args=(x, SR), kwargs={"parallel": False}, rounds=3, iterations=1)
+    realtime(length, "logdrum.analyze (serial)", LENGTHS[length])
+
+
+@pytest.mark.parametrize("length", list(LENGTHS))
+def test_scipy_pipeline(benchmark, realtime, audio, length):
+    x = audio(length)
+    benchmark.pedantic(scipy_pipeline, args=(x, SR), rounds=3 if length == "10min" else 1, iterations=1)
+    realtime(length, "scipy_pipeline", LENGTHS[length])
+
+
+@pytest.mark.parametrize("length", list(LENGTHS))
+def test_librosa_onset_strength(benchmark, realtime, audio, length):
+    librosa = pytest.importorskip("librosa")
+    x = audio(length)
+    benchmark.pedantic(librosa.onset.onset_strength, kwargs={"y": x, "sr": SR}, rounds=1, iterations=1)
+    realtime(length, "librosa.onset_strength", LENGTHS[length])
