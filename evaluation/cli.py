@@ -16,27 +16,11 @@ Subcommands
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 
-__all__ = ["main", "build_parser", "to_json"]
+from ._json import to_json
 
-
-def _clean(obj):
-    # JSON has no NaN/Inf: unknown values become null
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
-def to_json(obj) -> str:
-    """JSON text with NaN/Inf written as null."""
-    return json.dumps(_clean(obj), indent=2)
+__all__ = ["main", "build_parser"]
 
 
 def format_authenticity(r, label="") -> str:
@@ -105,14 +89,11 @@ def _cmd_report(args) -> int:
     from .decision import Thresholds
     from .report import build_report
 
-    t = Thresholds(
-        min_authenticity=args.min_authenticity, max_val_loss=args.max_val_loss,
-        **({} if args.budget is None else {"budget": args.budget}),
-        on_missing="NO-GO" if args.strict else "CONDITIONAL-GO",
-    )
+    t = Thresholds(min_authenticity=args.min_authenticity, max_val_loss=args.max_val_loss,
+                   on_missing="NO-GO" if args.strict else "CONDITIONAL-GO")
     rep = build_report(args.run, out_dir=args.out, samples=args.samples, baseline=args.baseline,
-                       thresholds=t, spot_rate=args.spot_rate, planned_hours=args.planned_hours,
-                       budget_overridden=args.budget is not None)
+                       thresholds=t, budget=args.budget, spot_rate=args.spot_rate,
+                       planned_hours=args.planned_hours)
     print(rep.decision.format())
     print(f"report: {rep.markdown_path}")
     return 0

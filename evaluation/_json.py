@@ -1,0 +1,24 @@
+"""JSON output shared by the command line and the report."""
+
+from __future__ import annotations
+
+import json
+import math
+
+__all__ = ["to_json"]
+
+
+def _clean(obj):
+    # JSON has no NaN/Inf: unknown values become null
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def to_json(obj) -> str:
+    """JSON text with NaN/Inf written as null."""
+    return json.dumps(_clean(obj), indent=2)
