@@ -1,0 +1,92 @@
+"""scan: one row per file, errors as rows, resume after SIGKILL to the same CSV, crash-proof pool."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from logdrum.batch import run_batch
+from logdrum.scan import SCAN_FIELDS
+
+from conftest import REPO, link_tree, read_csv, run_cli
+import crashy
+
+
+def _data_rows(path):
+    return path.read_text().splitlines()
+
+
+def test_scan_cli_gives_every_file_a_row_and_carries_on_after_bad_ones(mtat, tmp_path):
+    root, clips = mtat
+    out = tmp_path / "scores.csv"
+    proc = run_cli("scan", root, root / "0" / "not_there.mp3", "--out", out, "--workers", 2, check=0)
+    rows = read_csv(out)
+    assert list(rows[0]) == ["path", "size", "mtime_ns", *SCAN_FIELDS]
+    files = [c for c in clips if c.kind != "missing"]
+    assert len(rows) == len(files) + 1
+    assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)
+    errors = {os.path.basename(r["path"]): r["error"] for r in rows if r["error"]}
+    assert len(errors) == 3 and "not_there.mp3" in errors
+    assert any("truncated" in e for e in errors.values()) and any("empty" in e for e in errors.values())
+    good = [r for r in rows if not r["error"]]
+    assert len(good) == len(files) - 2 and all(0 <= float(r["score"]) <= 1 for r in good)
+    assert all(r["sr"] == "16000" and r["channels"] == "1" for r in good)
+    assert "3 errors" in proc.stdout
+
+
+def test_scan_killed_with_sigkill_resumes_to_the_same_csv(mtat, tmp_path):
+    root, _ = mtat
+    n = link_tree(root, tmp_path / "audio", copies=8)  # 96 files, 24 of them broken
+    reference = tmp_path / "reference.csv"
+    run_cli("scan", tmp_path / "audio", "--out", reference, "--workers", 2, "--no-progress", check=0)
+
+    out = tmp_path / "resumed.csv"
+    cmd = [sys.executable, "-m", "logdrum", "scan", str(tmp_path / "audio"), "--out", str(out),
+           "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and len(_data_rows(out)) - 1 >= 10:
+            break
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)  # the parent and its workers: a lost machine
+    proc.wait()
+    partial = _data_rows(out)
+    assert 10 <= len(partial) - 1 < n, "the scan was not interrupted mid-way"
+    assert len(set(partial)) == len(partial)
+
+    resumed = run_cli("scan", tmp_path / "audio", "--out", out, "--workers", 2, "--no-progress", check=0)
+    done = len({line.split(",")[0] for line in partial[1:]})
+    assert f"{done} of {n} files already done" in resumed.stderr  # finished rows are not rescored
+    assert out.read_text() == reference.read_text()
+
+
+def test_a_torn_last_line_is_dropped_and_rescored(mtat, tmp_path):
+    root, _ = mtat
+    link_tree(root, tmp_path / "audio")
+    out = tmp_path / "scores.csv"
+    run_cli("scan", tmp_path / "audio", "--out", out, "--workers", 1, check=0)
+    reference = out.read_text()
+    lines = reference.splitlines(keepends=True)
+    # a kill in the middle of writing row 5: rows 5.. are gone, half of row 5 is on disk
+    out.write_text("".join(lines[:5]) + lines[5][: len(lines[5]) // 2])
+    run_cli("scan", tmp_path / "audio", "--out", out, "--workers", 1, check=0)
+    assert out.read_text() == reference
+
+
+def test_a_worker_that_dies_costs_one_error_row(tmp_path):
+    paths = []
+    for i in range(12):
+        p = tmp_path / (f"crash_{i}.bin" if i == 5 else f"ok_{i}.bin")
+        p.write_bytes(b"x" * (i + 1))
+        paths.append(str(p))
+    rows = run_batch(paths, crashy.crash_on_marker, results=tmp_path / "r.csv", fields=["value"],
+                     workers=2, progress=False)
+    assert [r["path"] for r in rows] == paths
+    for i, r in enumerate(rows):
+        if i == 5:
+            assert "worker process died" in r["error"] and r["value"] == ""
+        else:
+            assert r["error"] == "" and r["value"] == str(i + 1)
