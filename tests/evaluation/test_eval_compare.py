@@ -61,3 +61,24 @@ def test_alpha_and_errors():
         compare((3, 10), (5, 10), alpha=0)
     with pytest.raises(ValueError, match="n must be at least 1"):
         compare((0, 0), (5, 10))
+
+
+def test_cli_compare(tmp_path, capsys):
+    import json
+
+    from conftest import write_wav
+
+    from evaluation.cli import main
+
+    for name, (k, n) in (("base", (1, 6)), ("cand", (6, 6))):
+        (tmp_path / name).mkdir()
+        for i, clip in enumerate(clip_set(k, n)):
+            write_wav(tmp_path / name / f"c{i}.wav", clip)
+    assert main(["compare", str(tmp_path / "base"), str(tmp_path / "cand"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["baseline"]["k"], d["candidate"]["k"]) == (1, 6)
+    # by hand: pooled 7/12, se = sqrt(7/12 * 5/12 * 2/6) = 0.284627, z = (5/6) / 0.284627 = 2.9277
+    assert d["comparison"]["z"] == pytest.approx(2.9277, abs=1e-4)
+    assert d["comparison"]["significantly_better"] is True
+    assert main(["compare", str(tmp_path / "base"), str(tmp_path / "nope")]) == 2
+    assert "not a directory" in capsys.readouterr().err
