@@ -154,7 +154,8 @@ def _cache_name(clip):
 
 
 def _save_npz_atomic(path, **arrays):
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    # pid in the name: two runs sharing a cache folder never write the same temp file
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     with open(tmp, "wb") as f:
         np.savez(f, **arrays)
         f.flush()

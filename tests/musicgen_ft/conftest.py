@@ -1,5 +1,6 @@
 """Shared helpers: a tiny synthetic dataset on disk, configs, and the training subprocess."""
 
+import contextlib
 import csv
 import json
 import os
@@ -83,3 +84,33 @@ def run_training(config_path, env_extra=None, timeout=120):
 def dataset(tmp_path_factory):
     """A tiny on-disk dataset shared by the tests that only read it."""
     return make_dataset(tmp_path_factory.mktemp("data"))
+
+
+def run_quiet(*cmd):
+    """Run a system command; True when it succeeded."""
+    return subprocess.run(cmd, capture_output=True).returncode == 0
+
+
+@contextlib.contextmanager
+def refusing_writes(folder):
+    """Make ``folder`` refuse new files for this process; yields how."""
+    if os.geteuid() != 0:
+        os.chmod(folder, 0o500)
+        try:
+            yield "chmod 0500"
+        finally:
+            os.chmod(folder, 0o700)
+    elif run_quiet("chattr", "+i", str(folder)):
+        try:
+            yield "chattr +i"
+        finally:
+            run_quiet("chattr", "-i", str(folder))
+    elif run_quiet("mount", "--bind", str(folder), str(folder)):
+        try:
+            if not run_quiet("mount", "-o", "remount,bind,ro", str(folder)):
+                pytest.skip("cannot remount read-only here")
+            yield "read-only bind mount"
+        finally:
+            run_quiet("umount", str(folder))
+    else:
+        pytest.skip("no way to make a directory refuse writes for this user here")

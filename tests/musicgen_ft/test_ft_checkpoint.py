@@ -7,10 +7,6 @@ even root, EPERM), or a read-only bind mount (EROFS). The full disk is a 256 KiB
 A test is skipped only when none of these is permitted on the machine.
 """
 
-import contextlib
-import os
-import subprocess
-
 import numpy as np
 import pytest
 import torch
@@ -18,6 +14,8 @@ import torch
 from musicgen_ft.alerts import AlertLog, read_alerts
 from musicgen_ft.checkpoint import (CheckpointManager, SaveError, atomic_save, capture_rng,
                                     load_checkpoint, restore_rng)
+
+from conftest import refusing_writes, run_quiet
 
 
 def state(step, size=16):
@@ -33,35 +31,6 @@ def state(step, size=16):
 def manager(tmp_path):
     return CheckpointManager(tmp_path / "checkpoints", AlertLog(tmp_path / "alerts.jsonl"),
                              keep_last=2)
-
-
-def _run(*cmd):
-    return subprocess.run(cmd, capture_output=True).returncode == 0
-
-
-@contextlib.contextmanager
-def refusing_writes(folder):
-    """Make ``folder`` refuse new files for this process; yields how."""
-    if os.geteuid() != 0:
-        os.chmod(folder, 0o500)
-        try:
-            yield "chmod 0500"
-        finally:
-            os.chmod(folder, 0o700)
-    elif _run("chattr", "+i", str(folder)):
-        try:
-            yield "chattr +i"
-        finally:
-            _run("chattr", "-i", str(folder))
-    elif _run("mount", "--bind", str(folder), str(folder)):
-        try:
-            if not _run("mount", "-o", "remount,bind,ro", str(folder)):
-                pytest.skip("cannot remount read-only here")
-            yield "read-only bind mount"
-        finally:
-            _run("umount", str(folder))
-    else:
-        pytest.skip("no way to make a directory refuse writes for this user here")
 
 
 def test_atomic_save_round_trip_and_no_temp_left(manager):
@@ -121,7 +90,7 @@ def test_failed_save_in_unwritable_directory_keeps_the_good_checkpoint(manager, 
 def test_failed_save_on_full_disk_keeps_the_good_checkpoint(tmp_path):
     folder = tmp_path / "checkpoints"
     folder.mkdir()
-    if not _run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)):
+    if not run_quiet("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)):
         pytest.skip("cannot mount a tmpfs here (needs CAP_SYS_ADMIN)")
     try:
         manager = CheckpointManager(folder, AlertLog(tmp_path / "alerts.jsonl"))
@@ -133,7 +102,7 @@ def test_failed_save_on_full_disk_keeps_the_good_checkpoint(tmp_path):
         assert not list(folder.glob(".*tmp"))           # the partial temp file is gone
         assert read_alerts(tmp_path / "alerts.jsonl")[-1]["level"] == "CRITICAL"
     finally:
-        _run("umount", str(folder))
+        run_quiet("umount", str(folder))
 
 
 def test_atomic_save_reports_missing_folder(tmp_path):
