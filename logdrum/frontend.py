@@ -80,11 +80,25 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     if parallel is None:
         parallel = x.size >= PARALLEL_MIN_SAMPLES
     kernel = kernels.decimate_parallel if parallel else kernels.decimate_serial
-    kernel(x, h, factor, delay, scale, offset, out)
+    kernel(x, h, factor, delay, out)
+    if offset:
+        # unsigned PCM: remove the mid-scale offset, weighted by the taps inside the signal
+        out -= offset * x.shape[0] * _tap_weights(n_out, x.shape[1], h, factor, delay)
+    out *= scale / x.shape[0]
     # Every input sample reaches some output with a positive tap, so NaN/Inf anywhere shows here.
     if not np.isfinite(out).all():
         raise ValueError("audio contains NaN or Inf samples")
     return out, sr / factor
+
+
+def _tap_weights(n_out, n, h, factor, delay):
+    """Sum of the taps that fall inside the signal, per output: 1 except near the ends."""
+    weight = np.ones(n_out)
+    edge = len(h) // factor + 2
+    for m in set(range(min(edge, n_out))) | set(range(max(0, n_out - edge), n_out)):
+        start = m * factor - delay
+        weight[m] = h[max(0, -start):max(0, min(len(h), n - start))].sum()
+    return weight
 
 
 @lru_cache(maxsize=64)

@@ -15,44 +15,41 @@ from numba import njit, prange
 _FAST = {"reassoc", "contract", "arcp", "nsz"}
 
 
-@njit(cache=True, fastmath=_FAST, inline="always")
-def _decimate_one(x, h, start, scale, offset):
-    c, n = x.shape
+@njit(cache=True, fastmath=_FAST)
+def _decimate_rows(x, h, factor, delay, out, m_lo, m_hi):
+    """``out[m] = sum_ch sum_k h[k] x[ch, m*factor + k - delay]`` for ``m_lo <= m < m_hi``,
+    zero outside the signal. One contiguous row at a time keeps the inner loop vectorised."""
+    n = x.shape[1]
     L = h.shape[0]
-    acc = 0.0
-    if start >= 0 and start + L <= n:
-        for ch in range(c):
-            part = 0.0
-            for k in range(L):
-                part += h[k] * x[ch, start + k]
-            acc += part
-        if offset != 0.0:
-            acc -= offset * c  # taps sum to 1
-    else:
-        for ch in range(c):
-            for k in range(L):
-                i = start + k
-                if 0 <= i < n:
-                    acc += h[k] * (x[ch, i] - offset)
-    return acc * scale / c
+    for m in range(m_lo, m_hi):
+        out[m] = 0.0
+    for ch in range(x.shape[0]):
+        row = x[ch]
+        for m in range(m_lo, m_hi):
+            start = m * factor - delay
+            acc = 0.0
+            if start >= 0 and start + L <= n:
+                for k in range(L):
+                    acc += h[k] * row[start + k]
+            else:
+                for k in range(max(0, -start), min(L, n - start)):
+                    acc += h[k] * row[start + k]
+            out[m] += acc
 
 
 @njit(cache=True, fastmath=_FAST)
-def decimate_serial(x, h, factor, delay, scale, offset, out):
-    """``out[m] = scale/c * sum_ch sum_k h[k] (x[ch, m*factor + k - delay] - offset)``."""
-    for m in range(out.shape[0]):
-        out[m] = _decimate_one(x, h, m * factor - delay, scale, offset)
+def decimate_serial(x, h, factor, delay, out):
+    """``out[m] = sum_ch sum_k h[k] x[ch, m*factor + k - delay]`` (zero outside the signal)."""
+    _decimate_rows(x, h, factor, delay, out, 0, out.shape[0])
 
 
 @njit(cache=True, fastmath=_FAST, parallel=True)
-def decimate_parallel(x, h, factor, delay, scale, offset, out):
+def decimate_parallel(x, h, factor, delay, out):
     """Same numbers as :func:`decimate_serial`, output blocks spread over threads."""
-    m_total = out.shape[0]
-    block = 4096
-    n_blocks = (m_total + block - 1) // block
+    block = 1 << 15
+    n_blocks = (out.shape[0] + block - 1) // block
     for b in prange(n_blocks):
-        for m in range(b * block, min(m_total, (b + 1) * block)):
-            out[m] = _decimate_one(x, h, m * factor - delay, scale, offset)
+        _decimate_rows(x, h, factor, delay, out, b * block, min(out.shape[0], (b + 1) * block))
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -215,9 +212,12 @@ def windowed_frames(x, starts, lengths, n_fft):
         for k in range(L):
             mean += x[s + k]
         mean /= L
+        # cos(2 pi k / (L - 1)) by rotation: one complex multiply per sample instead of a cos
+        step_c, step_s = np.cos(2.0 * np.pi / (L - 1)), np.sin(2.0 * np.pi / (L - 1))
+        c, sn = 1.0, 0.0
         for k in range(L):
-            w = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / (L - 1))
-            frames[i, k] = (x[s + k] - mean) * w
+            frames[i, k] = (x[s + k] - mean) * (0.5 - 0.5 * c)
+            c, sn = c * step_c - sn * step_s, sn * step_c + c * step_s
     return frames
 
 
