@@ -95,7 +95,8 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     peaks, rises = kernels.pick_peaks(env_db, sep, attack, config.candidate_prominence_db, ignore_below)
     n = peaks.shape[0]
     max_len = int(round(config.max_tail_ms / hop_ms))
-    ends = kernels.decay_segments(env_db, peaks, config.tail_drop_db, ignore_below, max_len)
+    ends = kernels.decay_segments(env_db, peaks, rises, config.attack_min_db, config.tail_drop_db,
+                                   ignore_below, max_len)
     tau_s = kernels.fit_decay(env_db, peaks, ends, hop_s)
     tail_ms = (ends - peaks) * hop_ms
     peak_dbfs = env_db[peaks]

@@ -125,16 +125,19 @@ def pick_peaks(env_db, sep, attack, prominence, ignore_below):
 
 
 @njit(cache=True)
-def decay_segments(env_db, peaks, drop_db, floor_db, max_len):
-    """For each peak, the hop where its decay ends: the valley before the next peak, the
-    point ``drop_db`` below the peak, the noise floor, or ``max_len`` hops, whichever is first."""
+def decay_segments(env_db, peaks, rises, min_rise, drop_db, floor_db, max_len):
+    """For each peak, the hop where its decay ends: the valley before the next percussive
+    peak (one rising at least ``min_rise`` dB; smaller wiggles, from beating notes or reverb,
+    do not cut a decay), the point ``drop_db`` below the peak, the noise floor, or
+    ``max_len`` hops, whichever is first."""
     n = env_db.shape[0]
     ends = np.empty(peaks.shape[0], np.int64)
-    for i in range(peaks.shape[0]):
+    nxt = n
+    # walk backwards so each peak knows the next percussive one
+    for i in range(peaks.shape[0] - 1, -1, -1):
         p = peaks[i]
         limit = min(n - 1, p + max_len)
-        if i + 1 < peaks.shape[0] and peaks[i + 1] - 1 < limit:
-            nxt = peaks[i + 1]
+        if nxt - 1 < limit:
             valley = p
             for k in range(p, nxt):
                 if env_db[k] < env_db[valley]:
@@ -147,6 +150,8 @@ def decay_segments(env_db, peaks, drop_db, floor_db, max_len):
                 stop = k
                 break
         ends[i] = stop
+        if rises[i] >= min_rise:
+            nxt = p
     return ends
 
 
