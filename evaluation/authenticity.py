@@ -208,7 +208,9 @@ def _evaluate_one(name, source, sr, detector):
         a = detector(audio, sr)
     except (AudioReadError, ValueError) as exc:
         # counted as a clip without log drums and listed, never dropped from n
-        return ClipResult(name=name, holds_log_drums=False, score=float("nan"), error=str(exc))
+        msg = str(exc)
+        msg = msg[len(name) + 2:] if msg.startswith(name + ": ") else msg  # the name is listed already
+        return ClipResult(name=name, holds_log_drums=False, score=float("nan"), error=msg)
     return ClipResult(name=name, holds_log_drums=bool(a.holds_log_drums), score=float(a.score),
                       events=tuple(a.events), duration_s=float(a.duration_s))
 

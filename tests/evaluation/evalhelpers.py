@@ -1,4 +1,5 @@
-"""Shared fixtures for the evaluation tests: small synthetic clip sets with a known verdict.
+"""Shared helpers for the evaluation tests: small synthetic clip sets with a known verdict,
+and run directories written the way musicgen_ft leaves them.
 
 The sets come from logdrum.synth: ``groove(sr, bars=2)`` holds a log-drum line, the same groove
 with ``log_drums=False`` does not. ``test_detector_verdicts_on_fixtures`` checks that premise on
@@ -6,7 +7,6 @@ its own, so a detector change that breaks it points at the detector, not at the 
 """
 
 import numpy as np
-import pytest
 
 from logdrum import synth
 
@@ -31,11 +31,6 @@ def write_wav(path, audio, sr=SR):
 
     sf.write(str(path), np.asarray(audio, dtype=np.float32), sr)
     return path
-
-
-@pytest.fixture(scope="session")
-def sr():
-    return SR
 
 
 def write_run(run_dir, *, state=None, metrics=None, alerts=None, raw_metrics_lines=()):

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SR, clip_set, with_log_drums, without_log_drums, write_wav
+from evalhelpers import SR, clip_set, with_log_drums, without_log_drums, write_wav
 
 import logdrum
 from evaluation.authenticity import AuthenticityResult, ClipResult, authenticity

@@ -1,7 +1,7 @@
 """Baseline vs candidate comparison: published numbers, and clearly different vs equal sets."""
 
 import pytest
-from conftest import SR, clip_set
+from evalhelpers import SR, clip_set
 
 from evaluation.authenticity import authenticity
 from evaluation.compare import compare
@@ -66,7 +66,7 @@ def test_alpha_and_errors():
 def test_cli_compare(tmp_path, capsys):
     import json
 
-    from conftest import write_wav
+    from evalhelpers import write_wav
 
     from evaluation.cli import main
 

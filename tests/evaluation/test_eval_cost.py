@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import healthy_state, write_run
+from evalhelpers import healthy_state, write_run
 
 from evaluation.cost import cost_report, seed_projection
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import SR, with_log_drums, without_log_drums, write_wav
+from evalhelpers import SR, with_log_drums, without_log_drums, write_wav
 
 from logdrum import synth
 from evaluation.fad import (frechet_audio_distance, frechet_distance, frechet_distance_from_stats,

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import clip_set, healthy_metrics, healthy_state, write_run, write_wav
+from evalhelpers import clip_set, healthy_metrics, healthy_state, write_run, write_wav
 
 from evaluation.decision import Thresholds
 from evaluation.report import build_report

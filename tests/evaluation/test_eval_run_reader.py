@@ -4,7 +4,7 @@ import json
 import math
 
 import pytest
-from conftest import healthy_metrics, healthy_state, write_run
+from evalhelpers import healthy_metrics, healthy_state, write_run
 
 from evaluation.run_reader import read_run
 
