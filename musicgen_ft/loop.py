@@ -160,6 +160,12 @@ class Trainer:
     def _resume(self):
         state, path = self.ckpts.load_latest()
         if state is None:
+            # torch seeds itself randomly at start-up; a fresh run must not depend on that
+            import random
+
+            torch.manual_seed(self.cfg.seed)
+            np.random.seed(self.cfg.seed)
+            random.seed(self.cfg.seed)
             return None
         load_trainable_state(self.backend.model, state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
