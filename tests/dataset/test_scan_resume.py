@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from logdrum.batch import run_batch
 from logdrum.scan import SCAN_FIELDS
 
@@ -35,14 +37,22 @@ def test_scan_cli_gives_every_file_a_row_and_carries_on_after_bad_ones(mtat, tmp
     assert "3 errors" in proc.stdout
 
 
-def test_scan_killed_with_sigkill_resumes_to_the_same_csv(mtat, tmp_path):
+@pytest.fixture(scope="module")
+def many_files(mtat, tmp_path_factory):
+    """72 files (18 broken) and the CSV of one uninterrupted scan of them."""
     root, _ = mtat
-    n = link_tree(root, tmp_path / "audio", copies=8)  # 96 files, 24 of them broken
-    reference = tmp_path / "reference.csv"
-    run_cli("scan", tmp_path / "audio", "--out", reference, "--workers", 2, "--no-progress", check=0)
+    d = tmp_path_factory.mktemp("many")
+    n = link_tree(root, d / "audio", copies=6)
+    reference = d / "reference.csv"
+    run_cli("scan", d / "audio", "--out", reference, "--workers", 2, "--no-progress", check=0)
+    return d / "audio", n, reference.read_text()
 
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_interrupted_scan_resumes_to_the_same_csv(many_files, tmp_path, sig):
+    audio, n, reference = many_files
     out = tmp_path / "resumed.csv"
-    cmd = [sys.executable, "-m", "logdrum", "scan", str(tmp_path / "audio"), "--out", str(out),
+    cmd = [sys.executable, "-m", "logdrum", "scan", str(audio), "--out", str(out),
            "--workers", "2", "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -51,16 +61,18 @@ def test_scan_killed_with_sigkill_resumes_to_the_same_csv(mtat, tmp_path):
         if out.exists() and len(_data_rows(out)) - 1 >= 10:
             break
         time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)  # the parent and its workers: a lost machine
-    proc.wait()
+    # to the whole process group: a lost machine, or Ctrl+C in a terminal
+    os.killpg(proc.pid, sig)
+    rc = proc.wait(timeout=60)
+    assert rc == (130 if sig == signal.SIGINT else -signal.SIGKILL)
     partial = _data_rows(out)
     assert 10 <= len(partial) - 1 < n, "the scan was not interrupted mid-way"
     assert len(set(partial)) == len(partial)
 
-    resumed = run_cli("scan", tmp_path / "audio", "--out", out, "--workers", 2, "--no-progress", check=0)
+    resumed = run_cli("scan", audio, "--out", out, "--workers", 2, "--no-progress", check=0)
     done = len({line.split(",")[0] for line in partial[1:]})
     assert f"{done} of {n} files already done" in resumed.stderr  # finished rows are not rescored
-    assert out.read_text() == reference.read_text()
+    assert out.read_text() == reference
 
 
 def test_a_torn_last_line_is_dropped_and_rescored(mtat, tmp_path):
