@@ -200,8 +200,11 @@ def _run_local(todo, func, workers, emit):
             else:
                 alone = None
                 while queue and len(pending) < 4 * workers:
-                    p = queue.popleft()
-                    pending[pool.submit(_call, func, p)] = p
+                    try:
+                        fut = pool.submit(_call, func, queue[0])
+                    except BrokenProcessPool:  # noticed below through the pending futures
+                        break
+                    pending[fut] = queue.popleft()
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             broken = []
             for fut in done:

@@ -215,7 +215,7 @@ def _cmd_build(args) -> int:
         print("\ninterrupted: scores so far are saved; run the same command again to resume",
               file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         print(f"build-dataset: {exc}", file=sys.stderr)
         return 2
     cut = "-" if s["score_cut"] is None else f"{s['score_cut']:.3f}"

@@ -138,6 +138,9 @@ def _cmd_scan(args) -> int:
         print(f"\ninterrupted: finished rows are saved in {args.out}; run the same command "
               f"again to resume", file=sys.stderr)
         return 130
+    except (OSError, RuntimeError, ValueError) as exc:  # unreachable scheduler, locked or foreign CSV
+        print(f"scan: {exc}", file=sys.stderr)
+        return 2
     errors = [r for r in rows if r["error"]]
     with_ld = sum(1 for r in rows if r["score"] and float(r["score"]) >= 0.5)
     print(f"{len(rows)} files scored into {args.out}: {with_ld} with score >= 0.5, "

@@ -173,7 +173,7 @@ def _cmd_validate(args) -> int:
         broken = validate(args.target, expected_duration=args.expected_duration,
                           tolerance=args.tolerance, workers=args.workers, dask=args.dask,
                           progress=args.progress)
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         print(f"validate: {exc}", file=sys.stderr)
         return 2
     counts = {p: sum(b["problem"] == p for b in broken) for p in PROBLEMS}

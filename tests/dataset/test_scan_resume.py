@@ -102,3 +102,20 @@ def test_a_worker_that_dies_costs_one_error_row(tmp_path):
             assert "worker process died" in r["error"] and r["value"] == ""
         else:
             assert r["error"] == "" and r["value"] == str(i + 1)
+
+
+def test_a_second_run_on_the_same_results_file_is_refused(tmp_path):
+    from logdrum.batch import ResultsFile
+
+    (tmp_path / "a.bin").write_bytes(b"abc")
+    out = tmp_path / "r.csv"
+    with ResultsFile(out, ["value"]):
+        with pytest.raises(RuntimeError, match="another running batch"):
+            run_batch([str(tmp_path / "a.bin")], crashy.crash_on_marker, results=out,
+                      fields=["value"], workers=1, progress=False)
+    rows = run_batch([str(tmp_path / "a.bin")], crashy.crash_on_marker, results=out,
+                     fields=["value"], workers=1, progress=False)
+    assert rows[0]["value"] == "3"
+    with pytest.raises(ValueError, match="other columns"):
+        run_batch([str(tmp_path / "a.bin")], crashy.crash_on_marker, results=out,
+                  fields=["other"], workers=1, progress=False)
