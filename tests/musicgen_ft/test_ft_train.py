@@ -141,3 +141,32 @@ def test_unwritable_checkpoint_folder_stops_and_keeps_the_good_checkpoint(tmp_pa
     assert (folder / "last.ckpt").read_bytes() == good
     alerts = read_alerts(tmp_path / "run" / "alerts.jsonl")
     assert [a["level"] for a in alerts if a["code"] == "save_failed"] == ["CRITICAL"]
+
+
+def test_pretrained_directory_is_the_production_path(tmp_path, dataset):
+    """``model`` naming a from_pretrained directory (as "facebook/musicgen-small" names the hub
+    copy): the model and an AutoTokenizer load from it, train, and the export carries both."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    from musicgen_ft.model import build_model
+
+    words = ["<pad>", "</s>", "<unk>", "electronic", "techno", "beat", "house", "drums", "amapiano",
+             "log", "drum", "piano", "bass", ","]
+    word_level = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    word_level.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=word_level, pad_token="<pad>",
+                                        eos_token="</s>", unk_token="<unk>")
+    pretrained = tmp_path / "pretrained"
+    build_model("tiny").model.save_pretrained(pretrained)
+    tokenizer.save_pretrained(pretrained)
+
+    config = tiny_config(tmp_path, dataset, model=str(pretrained), epochs=2)
+    assert main(["--config", str(config)]) == EXIT_OK
+    export = tmp_path / "run" / "checkpoints" / "best_model"
+    assert AutoTokenizer.from_pretrained(export)("house, beat")["input_ids"]
+    loaded = build_model(str(export))
+    assert loaded.num_codebooks == 4 and loaded.codebook_size == 64
+    # the frozen codec came through from_pretrained with its initialised codebooks
+    books = [layer.codebook.embed for layer in loaded.model.audio_encoder.quantizer.layers]
+    assert all(b.abs().sum() > 0 for b in books)
