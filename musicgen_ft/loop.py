@@ -355,9 +355,14 @@ class Trainer:
                          alerts=self.alerts.count)
 
     def _halt(self, alert, step, group, start, per_cb, applied=False):
-        """Stop on a CRITICAL monitor alert: diagnostics, ``halt.json``, exit code 3."""
+        """Stop on a CRITICAL monitor alert: diagnostics, ``halt.json``, exit code 3.
+
+        ``applied`` means the step's update went in and its alerts were already emitted (a
+        stall); a NaN step is never applied and its alert is emitted here.
+        """
         level, code, message = alert
-        self.alerts.emit(level, code, message, step=step)
+        if not applied:
+            self.alerts.emit(level, code, message, step=step)
         diag_dir = self.run_dir / "diagnostics"
         diag_dir.mkdir(exist_ok=True)
         diag = {"code": code, "message": message, "step": step, "epoch": self.epoch + 1,

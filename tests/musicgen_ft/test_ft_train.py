@@ -117,6 +117,19 @@ def test_nan_loss_stops_critical_and_keeps_the_good_checkpoint(tmp_path, dataset
     assert load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 6
 
 
+def test_stuck_loss_stops_critical_with_a_checkpoint(tmp_path, dataset):
+    # the seed's "stuck at 4.5+ for 500 steps", scaled down: every loss of 3 steps >= 1.0
+    config = tiny_config(tmp_path, dataset, stall_steps=3, stall_loss=1.0)
+    assert main(["--config", str(config)]) == EXIT_HALTED
+    run = tmp_path / "run"
+    alerts = [(a["level"], a["code"]) for a in read_alerts(run / "alerts.jsonl")]
+    assert alerts == [("CRITICAL", "loss_stuck")]               # once, not twice
+    assert load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 3
+    diag = json.loads((run / "diagnostics" / "loss_stuck_step3.json").read_text())
+    assert diag["applied_update"] and diag["last_checkpoint_step"] == 3
+    assert json.loads((run / "halt.json").read_text())["code"] == "loss_stuck"
+
+
 def test_budget_exhausted_checkpoints_and_stops(tmp_path, dataset):
     # $1000 per second of machine time: loading alone spends the $5 budget
     config = tiny_config(tmp_path, dataset, spot_rate_usd_per_hour=3.6e6, budget_usd=5.0)
