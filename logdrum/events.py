@@ -1,20 +1,16 @@
 """Candidate onsets in the band envelope and the features measured on each.
 
-A candidate is a local maximum of the band envelope that rises at least
-``candidate_prominence_db`` above the preceding ``attack_ms``. For each one this module measures
-what the classifier (:mod:`logdrum.classify`) needs:
+A candidate is a local maximum of the 50-150 Hz band envelope that rises at least
+``candidate_prominence_db`` above the preceding ``attack_ms``; its onset is where that rise
+crosses 3 dB under the peak, and its level is the peak (``too quiet`` below the floor).
+Every candidate above the floor is then measured:
 
-- ``peak_dbfs`` and ``attack_db`` from the envelope;
-- the decay segment (to the valley before the next candidate, ``tail_drop_db`` below the peak,
-  or ``max_tail_ms``) and tau, fitted on its later two thirds. Fitting late is how a log drum
-  is told from a kick in the same band: a kick (tau ~50 ms) has fallen by 25 dB within 150 ms,
-  so when both hit together the early part of the segment is the kick and the late part is the
-  log drum; a lone kick's late part still decays at the kick's rate;
-- f0, tonality and pitch glide from the spectrum of the wide-band analysis signal (30-300 Hz),
-  so a tone above the band is measured at its own pitch, not at the band-pass skirt.
-
-Only candidates that pass the cheap checks (level, attack, segment length) get the spectral
-analysis, and all of those are done in one batched FFT.
+- f0, tonality and the pitch glide from spectra of the wide-band analysis signal (30-300 Hz,
+  so a tone above the band is measured at its own pitch, not at the band-pass skirt), in
+  fixed windows after the peak, all in one batched FFT;
+- attack, extent and decay tau on the note's own narrowband envelope at f0
+  (:mod:`logdrum.decay`), so neighbouring notes, beating and a kick on the same beat do not
+  cut or bend the decay.
 """
 
 from __future__ import annotations
@@ -25,6 +21,7 @@ import numpy as np
 
 from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
+from .decay import note_decays
 from .frontend import band_gain_db
 
 __all__ = ["CandidateFeatures", "measure_candidates"]
@@ -35,6 +32,10 @@ _GLIDE_WINDOW_S = 0.064
 _GLIDE_LATE_S = 0.200
 _N_FFT = 1024
 _FULL_CONTRAST_DB = 40.0
+# narrowband note envelope (logdrum.decay): smoothing, where the peak may lie, fit start
+_NOTE_SMOOTH_S = 0.03
+_NOTE_PEAK_SEARCH_S = 0.15
+_NOTE_FIT_SKIP_S = 0.06
 
 
 @dataclass
@@ -57,12 +58,15 @@ class CandidateFeatures:
 
 def _pitch(y, rate, starts, lengths, n_fft, widen=0.0):
     """Spectral peak frequency and tonality of the excerpts ``y[s:s+len]``."""
+    from scipy import fft
+
     frames = kernels.windowed_frames(y, starts, lengths, n_fft)
-    power = np.fft.rfft(frames, axis=1)
-    power = power.real ** 2 + power.imag ** 2
     df = rate / n_fft
     # the flanks start outside the window's main lobe (or outside +-widen of the pitch)
     widths = 2.5 * rate / np.maximum(lengths, 2)
+    # the search never reads past the top of the range plus three flank widths
+    k_max = min(n_fft // 2 + 1, int((_F_SEARCH[1] * (1 + 3 * widen) + 3 * widths.max()) / df) + 3)
+    power = kernels.power_spectrum(fft.rfft(frames, axis=1, workers=-1), k_max)
     f, contrast = kernels.spectral_peaks(power, df, _F_SEARCH[0], _F_SEARCH[1], widths)
     if widen > 0:
         f, contrast = kernels.spectral_peaks(
@@ -94,55 +98,57 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     ignore_below = config.level_floor_dbfs - 30.0
     peaks, rises = kernels.pick_peaks(env_db, sep, attack, config.candidate_prominence_db, ignore_below)
     n = peaks.shape[0]
-    max_len = int(round(config.max_tail_ms / hop_ms))
-    ends = kernels.decay_segments(env_db, peaks, rises, config.attack_min_db, config.tail_drop_db,
-                                   ignore_below, max_len)
-    tau_s = kernels.fit_decay(env_db, peaks, ends, hop_s)
-    tail_ms = (ends - peaks) * hop_ms
-    peak_dbfs = env_db[peaks]
+    peak_dbfs = env_db[peaks].copy()
+    onset_s = np.maximum(kernels.onset_times(env_db, peaks, 3.0) * hop_s - delay_s, 0.0)
 
     f0 = np.full(n, np.nan)
     tonality = np.full(n, np.nan)
     glide = np.full(n, np.nan)
     early_ratio = np.full(n, np.nan)
-    # Only candidates that pass the cheap checks get the spectral analysis.
-    idx = np.flatnonzero((peak_dbfs >= config.level_floor_dbfs) & (rises >= config.attack_min_db)
-                         & (tail_ms >= config.min_tail_ms))
+    attack_db = rises.copy()
+    tail_ms = np.zeros(n)
+    decay_ms = np.full(n, np.nan)
+    idx = np.flatnonzero(peak_dbfs >= config.level_floor_dbfs)
     if idx.size:
-        # Sample positions in y, shifted back by the band-pass delay to meet the waveform.
-        shift = int(round(delay_s * rate))
-        to_sample = hop_s * rate
-        seg_start = np.clip(np.round(peaks[idx] * to_sample).astype(np.int64) - shift, 0, y.shape[0] - 2)
-        seg_end = np.minimum(y.shape[0], np.round(ends[idx] * to_sample).astype(np.int64) - shift)
-        seg_len = np.clip(seg_end - seg_start, 2, y.shape[0] - seg_start)
+        # spectra start at the envelope peak, shifted back by the band-pass delay
+        last = y.shape[0] - 2
+        peak_at = np.clip(np.round((peaks[idx] * hop_s - delay_s) * rate).astype(np.int64), 0, last)
         g_len = int(_GLIDE_WINDOW_S * rate)
-        late_start = seg_start + np.minimum(int(_GLIDE_LATE_S * rate), np.maximum(seg_len - g_len, 0))
-
-        main_len = np.minimum(seg_len, int(_MAIN_WINDOW_S * rate))
-        f0[idx], tonality[idx] = _pitch(y, rate, seg_start, main_len, _N_FFT, widen=0.15)
-        f_glide, _ = _pitch(y, rate, np.concatenate([seg_start, late_start]),
-                            np.concatenate([np.minimum(seg_len, g_len),
-                                            np.minimum(g_len, y.shape[0] - late_start)]), _N_FFT // 2)
+        late_at = np.minimum(peak_at + int(_GLIDE_LATE_S * rate), last)
+        room = y.shape[0] - peak_at
+        f0[idx], tonality[idx] = _pitch(y, rate, peak_at, np.minimum(room, int(_MAIN_WINDOW_S * rate)),
+                                        _N_FFT, widen=0.15)
+        f_glide, _ = _pitch(y, rate, np.concatenate([peak_at, late_at]),
+                            np.concatenate([np.minimum(room, g_len), np.minimum(y.shape[0] - late_at, g_len)]),
+                            _N_FFT // 2)
         f_early, f_late = f_glide[:idx.size], f_glide[idx.size:]
         early_ratio[idx] = f_early / f0[idx]
-        # the glide needs a late window clearly after the early one
-        glide[idx] = np.where(late_start - seg_start >= g_len, f_late / f_early, np.nan)
 
-    peak_dbfs = peak_dbfs.copy()
-    known = np.isfinite(f0)
-    if known.any():
+        # each pitched candidate's own narrowband envelope: attack, extent, tau
+        ok = np.isfinite(f0[idx])
+        sel = idx[ok]
+        hop = max(1, int(round(hop_s * rate)))
+        pre = int(round(config.attack_ms / hop_ms))
+        n_frames = pre + int(round(config.max_tail_ms / hop_ms)) + 1
+        starts = np.round(onset_s[sel] * rate).astype(np.int64) - pre * hop
+        alpha = float(np.exp(-hop_s / _NOTE_SMOOTH_S))
+        rise, tail_s, tau_s = note_decays(
+            y, float(rate), starts, f0[sel], hop, pre, int(round(_NOTE_PEAK_SEARCH_S / hop_s)),
+            n_frames, alpha, config.attack_min_db, config.tail_drop_db, ignore_below,
+            int(round(_NOTE_FIT_SKIP_S / hop_s)), hop_s)
+        attack_db[sel] = rise
+        tail_ms[sel] = tail_s * 1e3
+        decay_ms[sel] = tau_s * 1e3
+        # the glide needs the note to last past the late window
+        long_enough = tail_ms[idx] >= (_GLIDE_LATE_S + _GLIDE_WINDOW_S) * 1e3
+        glide[idx] = np.where(long_enough, f_late / f_early, np.nan)
+
+        known = np.isfinite(f0)
         # Undo the band-pass response at the event's own pitch (-3 dB at the band edges),
         # so a full-scale sine reads 0 dBFS anywhere; capped where the skirt is steep.
         peak_dbfs[known] -= np.maximum(band_gain_db(f0[known], rate, config), -20.0)
-    onset_s = kernels.onset_times(env_db, peaks, 3.0) * hop_s - delay_s
+
     return CandidateFeatures(
-        onset_s=np.maximum(onset_s, 0.0),
-        peak_dbfs=peak_dbfs,
-        attack_db=rises,
-        tail_ms=tail_ms.astype(float),
-        decay_ms=tau_s * 1e3,
-        f0_hz=f0,
-        tonality=tonality,
-        glide_ratio=glide,
-        early_ratio=early_ratio,
+        onset_s=onset_s, peak_dbfs=peak_dbfs, attack_db=attack_db, tail_ms=tail_ms,
+        decay_ms=decay_ms, f0_hz=f0, tonality=tonality, glide_ratio=glide, early_ratio=early_ratio,
     )

@@ -205,12 +205,14 @@ def onset_times(env_db, peaks, below_db):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def windowed_frames(x, starts, lengths, n_fft):
-    """Rows of Hann-windowed, mean-removed excerpts ``x[s:s+len]``, zero-padded to ``n_fft``."""
-    frames = np.zeros((starts.shape[0], n_fft))
-    for i in range(starts.shape[0]):
+    """Rows of Hann-windowed, mean-removed excerpts ``x[s:s+len]``, zero-padded to ``n_fft``
+    (float32: the spectra feed a peak search, not a reconstruction)."""
+    frames = np.empty((starts.shape[0], n_fft), np.float32)
+    for i in prange(starts.shape[0]):
         s, L = starts[i], lengths[i]
+        frames[i, :] = 0.0
         if L < 2:
             continue
         mean = 0.0
@@ -224,6 +226,17 @@ def windowed_frames(x, starts, lengths, n_fft):
             frames[i, k] = (x[s + k] - mean) * (0.5 - 0.5 * c)
             c, sn = c * step_c - sn * step_s, sn * step_c + c * step_s
     return frames
+
+
+@njit(cache=True, parallel=True)
+def power_spectrum(spec, k_max):
+    """``|spec[:, :k_max]|^2`` as float64 (only the bins the peak search reads)."""
+    out = np.empty((spec.shape[0], k_max))
+    for i in prange(spec.shape[0]):
+        for k in range(k_max):
+            v = spec[i, k]
+            out[i, k] = v.real * v.real + v.imag * v.imag
+    return out
 
 
 @njit(cache=True)

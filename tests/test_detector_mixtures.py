@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.signal import fftconvolve
 
 import logdrum
 from logdrum import synth
@@ -83,3 +86,28 @@ def test_rejected_candidates_carry_their_reason_and_features():
     assert reasons[0.2].reason == "too short a decay" and reasons[0.2].decay_ms < 120
     assert reasons[1.0].reason == "out of band" and reasons[1.0].f0_hz == pytest.approx(220.0, rel=0.03)
     assert set(a.rejected_by_reason()) <= set(logdrum.REJECT_REASONS)
+
+
+@settings(max_examples=15)
+@given(bpm=st.floats(105.0, 120.0), tau=st.floats(0.3, 0.6), drive=st.floats(0.0, 4.0),
+       log_drum_db=st.floats(-14.0, -4.0), seed=st.integers(0, 1000))
+def test_grooves_over_the_style_range(bpm, tau, drive, log_drum_db, seed):
+    # woody log drums (the seed's tau range) from level with the kicks (-4 dBFS) to 10 dB under
+    kw = dict(bars=8, bpm=bpm, tau=tau, drive=drive, log_drum_db=log_drum_db, seed=seed)
+    assert logdrum.analyze(synth.groove(SR, **kw), SR).holds_log_drums
+    assert not logdrum.analyze(synth.groove(SR, log_drums=False, **kw), SR).holds_log_drums
+
+
+def _reverb(x, rt60, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(rt60 * SR)) / SR
+    ir = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60) * 0.05
+    ir[0] = 1.0
+    y = fftconvolve(x, ir)[: x.size]
+    return y / np.max(np.abs(y))
+
+
+def test_a_room_reverb_does_not_hide_the_line_or_invent_one():
+    assert logdrum.analyze(_reverb(synth.groove(SR, bars=8), 0.5), SR).holds_log_drums
+    dry = _reverb(synth.groove(SR, bars=8, log_drums=False), 0.5)
+    assert not logdrum.analyze(dry, SR).holds_log_drums
