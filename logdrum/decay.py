@@ -21,7 +21,7 @@ the note's attack, decay and end are read from this envelope:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["note_decays"]
 
@@ -113,7 +113,7 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
     return rise, tail, tau
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db,
                 floor_db, skip, hop_s):
     """Attack, extent and tau of each note from its narrowband envelope.
@@ -149,8 +149,8 @@ def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_ri
     rise = np.empty(n)
     tail = np.empty(n)
     tau = np.empty(n)
-    for i in prange(n):
-        env = np.empty(max_frames)
+    env = np.empty(max_frames)
+    for i in range(n):
         rise[i], tail[i], tau[i] = _note(y, starts[i], f0[i], rate, hop, pre, search, max_frames,
                                          alpha, min_rise, drop_db, floor_db, skip, hop_s, env)
     return rise, tail, tau

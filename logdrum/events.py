@@ -66,7 +66,7 @@ def _pitch(y, rate, starts, lengths, n_fft, widen=0.0):
     widths = 2.5 * rate / np.maximum(lengths, 2)
     # the search never reads past the top of the range plus three flank widths
     k_max = min(n_fft // 2 + 1, int((_F_SEARCH[1] * (1 + 3 * widen) + 3 * widths.max()) / df) + 3)
-    power = kernels.power_spectrum(fft.rfft(frames, axis=1, workers=-1), k_max)
+    power = kernels.power_spectrum(fft.rfft(frames, axis=1), k_max)
     f, contrast = kernels.spectral_peaks(power, df, _F_SEARCH[0], _F_SEARCH[1], widths)
     if widen > 0:
         f, contrast = kernels.spectral_peaks(

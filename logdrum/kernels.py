@@ -205,12 +205,12 @@ def onset_times(env_db, peaks, below_db):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def windowed_frames(x, starts, lengths, n_fft):
     """Rows of Hann-windowed, mean-removed excerpts ``x[s:s+len]``, zero-padded to ``n_fft``
     (float32: the spectra feed a peak search, not a reconstruction)."""
     frames = np.empty((starts.shape[0], n_fft), np.float32)
-    for i in prange(starts.shape[0]):
+    for i in range(starts.shape[0]):
         s, L = starts[i], lengths[i]
         frames[i, :] = 0.0
         if L < 2:
@@ -228,11 +228,11 @@ def windowed_frames(x, starts, lengths, n_fft):
     return frames
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def power_spectrum(spec, k_max):
     """``|spec[:, :k_max]|^2`` as float64 (only the bins the peak search reads)."""
     out = np.empty((spec.shape[0], k_max))
-    for i in prange(spec.shape[0]):
+    for i in range(spec.shape[0]):
         for k in range(k_max):
             v = spec[i, k]
             out[i, k] = v.real * v.real + v.imag * v.imag
