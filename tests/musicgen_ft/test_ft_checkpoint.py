@@ -15,7 +15,7 @@ from musicgen_ft.alerts import AlertLog, read_alerts
 from musicgen_ft.checkpoint import (CheckpointManager, SaveError, atomic_save, capture_rng,
                                     load_checkpoint, restore_rng)
 
-from conftest import refusing_writes, run_quiet
+from ft_helpers import refusing_writes, run_quiet
 
 
 def state(step, size=16):

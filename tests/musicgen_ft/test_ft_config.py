@@ -7,7 +7,7 @@ import pytest
 from musicgen_ft.config import ConfigError, TrainConfig, config_from_dict, load_config
 from musicgen_ft.train import EXIT_CONFIG, main
 
-from conftest import REPO
+from ft_helpers import REPO
 
 
 @pytest.mark.parametrize("name", ["musicgen_small.json", "tiny.json"])

@@ -12,7 +12,7 @@ from musicgen_ft.data import (cache_folder, encode_clips, epoch_batches, load_au
 from musicgen_ft.model import (IGNORE_INDEX, build_model, codec_fingerprint, decoder_inputs,
                                delay_labels, lm_loss, set_train_mode)
 
-from conftest import make_dataset
+from ft_helpers import make_dataset
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import torch
 from musicgen_ft.alerts import read_alerts
 from musicgen_ft.checkpoint import PAUSE_ENV, load_checkpoint
 
-from conftest import make_dataset, run_training, start_training, tiny_config
+from ft_helpers import make_dataset, run_training, start_training, tiny_config
 
 # 10 train segments (5 clips x 2), batch 2, accumulation 2: 5 micro-batches, 3 optimizer steps
 # per epoch, 12 steps in all; last.ckpt every 2 steps (steps 2, 4, 8, 10 are mid-epoch) and

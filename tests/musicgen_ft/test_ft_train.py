@@ -16,7 +16,7 @@ from musicgen_ft.loop import NAN_ENV
 from musicgen_ft.metrics import read_metrics
 from musicgen_ft.train import (EXIT_BUDGET, EXIT_HALTED, EXIT_OK, EXIT_SAVE_FAILED, main)
 
-from conftest import refusing_writes, tiny_config
+from ft_helpers import refusing_writes, tiny_config
 
 
 @pytest.fixture(scope="module")
