@@ -35,25 +35,27 @@ class DetectorConfig:
         because real log drums are cut short by the next note and the fit on a short tail reads
         a little long or short. Kicks (tau 20-120 ms) stay far below ``tau_min_ms``.
     attack_min_db : float
-        How far the band envelope must rise to the peak, within ``attack_ms``, for a percussive
-        onset.
+        How far the note's own envelope (see :mod:`logdrum.decay`) must rise into its peak,
+        from the quietest point of the ``attack_ms`` before the onset, for a percussive onset.
+        The same rise later in the note ends it (the next note at that pitch).
     attack_ms : float
         The window before a peak in which the rise is measured. Long enough for a log drum
         whose glide starts above the band and enters it on the way down.
     candidate_prominence_db : float
-        Smallest rise that makes a local envelope peak a candidate at all (candidates below
-        ``attack_min_db`` are reported as "not percussive").
+        Smallest rise of the 50-150 Hz band envelope that makes a local peak a candidate.
     min_separation_ms : float
         Two candidate peaks closer than this keep only the larger.
     level_floor_dbfs : float
         Peak band amplitude (dBFS, a full-scale sine is 0 dBFS) below which a candidate is
         "too quiet".
     min_tail_ms : float
-        Shortest decay segment (peak to next onset or to the floor) that supports a tau fit.
+        Shortest note (peak to its end, see ``tail_drop_db``) that supports a tau fit; shorter
+        ones are "decay cut short".
     max_tail_ms : float
-        Longest decay segment used for the fit.
+        Longest stretch of a note that is followed and fitted.
     tail_drop_db : float
-        The fit stops where the envelope has fallen this far below the peak.
+        A note ends where its envelope has fallen this far below the peak (or at the noise
+        floor, or before it rises again by ``attack_min_db``).
     tonality_min : float
         Smallest tonality for a "tonal" event: the contrast of the spectral peak over the
         median of its flanks (see :func:`logdrum.kernels.spectral_peaks`), 0 dB -> 0 and

@@ -125,68 +125,6 @@ def pick_peaks(env_db, sep, attack, prominence, ignore_below):
 
 
 @njit(cache=True)
-def decay_segments(env_db, peaks, rises, min_rise, drop_db, floor_db, max_len):
-    """For each peak, the hop where its decay ends: the valley before the next percussive
-    peak (one rising at least ``min_rise`` dB; smaller wiggles, from beating notes or reverb,
-    do not cut a decay), the point ``drop_db`` below the peak, the noise floor, or
-    ``max_len`` hops, whichever is first."""
-    n = env_db.shape[0]
-    ends = np.empty(peaks.shape[0], np.int64)
-    nxt = n
-    # walk backwards so each peak knows the next percussive one
-    for i in range(peaks.shape[0] - 1, -1, -1):
-        p = peaks[i]
-        limit = min(n - 1, p + max_len)
-        if nxt - 1 < limit:
-            valley = p
-            for k in range(p, nxt):
-                if env_db[k] < env_db[valley]:
-                    valley = k
-            limit = valley
-        stop = max(p, limit)
-        stop_level = max(env_db[p] - drop_db, floor_db)
-        for k in range(p, limit + 1):
-            if env_db[k] < stop_level:
-                stop = k
-                break
-        ends[i] = stop
-        if rises[i] >= min_rise:
-            nxt = p
-    return ends
-
-
-@njit(cache=True)
-def fit_decay(env_db, peaks, ends, hop_s):
-    """Amplitude time constant tau (seconds) of each decay, from a least-squares line through
-    the dB envelope over the later two thirds of the segment (the first third is where a kick
-    or the attack transient still rings on top of a log drum). ``inf`` for a flat or rising tail,
-    ``nan`` where the segment is too short."""
-    tau = np.empty(peaks.shape[0])
-    for i in range(peaks.shape[0]):
-        p, e = peaks[i], ends[i]
-        start = p + (e - p) // 3
-        m = e - start + 1
-        if m < 3:
-            tau[i] = np.nan
-            continue
-        st = 0.0
-        sy = 0.0
-        for k in range(start, e + 1):
-            st += k
-            sy += env_db[k]
-        mt, my = st / m, sy / m
-        num = 0.0
-        den = 0.0
-        for k in range(start, e + 1):
-            num += (k - mt) * (env_db[k] - my)
-            den += (k - mt) * (k - mt)
-        slope_db_per_s = num / den / hop_s
-        # 20 log10(exp(-t/tau)) = -(20 / ln 10) t / tau
-        tau[i] = (20.0 / np.log(10.0)) / -slope_db_per_s if slope_db_per_s < 0 else np.inf
-    return tau
-
-
-@njit(cache=True)
 def onset_times(env_db, peaks, below_db):
     """Fractional hop index where the rise into each peak crosses ``below_db`` under it. With
     a 20 ms energy window, 3 dB under the peak is where a sharp attack actually starts."""
