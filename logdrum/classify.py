@@ -35,12 +35,10 @@ def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CON
             tau < config.tau_min_ms,
             tau > config.tau_max_ms,
             ~((feat.f0_hz >= lo) & (feat.f0_hz <= hi)),  # NaN fails too
-            # not tonal: a weak spectral peak, or a pitch that jumps between the attack, the
-            # decay and the late window (noise does; a log drum's glide stays well inside)
+            # not tonal: a weak spectral peak, or a pitch that jumps between the attack and the
+            # decay (noise does; a log drum's glide stays well inside)
             ~(feat.tonality >= config.tonality_min)
-            | ~((feat.early_ratio >= stable) & (feat.early_ratio <= config.pitch_stability))
-            | (np.isfinite(feat.glide_ratio)
-               & ~((feat.glide_ratio >= stable) & (feat.glide_ratio <= config.pitch_stability))),
+            | ~((feat.early_ratio >= stable) & (feat.early_ratio <= config.pitch_stability)),
         ]
     assert len(fails) == len(REJECT_REASONS)
     reason = np.full(len(feat), -1)

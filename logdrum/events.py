@@ -116,12 +116,20 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         g_len = int(_GLIDE_WINDOW_S * rate)
         late_at = np.minimum(peak_at + int(_GLIDE_LATE_S * rate), last)
         room = y.shape[0] - peak_at
-        f0[idx], tonality[idx] = _pitch(y, rate, peak_at, np.minimum(room, int(_MAIN_WINDOW_S * rate)),
-                                        _N_FFT, widen=0.15)
-        f_glide, _ = _pitch(y, rate, np.concatenate([peak_at, late_at]),
+        f_main, ton_main = _pitch(y, rate, peak_at, np.minimum(room, int(_MAIN_WINDOW_S * rate)),
+                                  _N_FFT, widen=0.15)
+        # the same note over its first half only: in a dense line the next hit (often a kick
+        # a 16th later) sits in the second half of the long window and muddies its spectrum
+        m = idx.size
+        f_short, _ = _pitch(y, rate, np.concatenate([peak_at, late_at]),
                             np.concatenate([np.minimum(room, g_len), np.minimum(y.shape[0] - late_at, g_len)]),
                             _N_FFT // 2)
-        f_early, f_late = f_glide[:idx.size], f_glide[idx.size:]
+        f_half, ton_half = _pitch(y, rate, peak_at, np.minimum(room, int(_MAIN_WINDOW_S * rate / 2)),
+                                  _N_FFT // 2, widen=0.15)
+        use_half = ton_half > ton_main
+        f0[idx] = np.where(use_half, f_half, f_main)
+        tonality[idx] = np.maximum(ton_half, ton_main)
+        f_early, f_late = f_short[:m], f_short[m:]
         early_ratio[idx] = f_early / f0[idx]
 
         # each pitched candidate's own narrowband envelope: attack, extent, tau
@@ -139,9 +147,12 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         attack_db[sel] = rise
         tail_ms[sel] = tail_s * 1e3
         decay_ms[sel] = tau_s * 1e3
-        # the glide needs the note to last past the late window
-        long_enough = tail_ms[idx] >= (_GLIDE_LATE_S + _GLIDE_WINDOW_S) * 1e3
-        glide[idx] = np.where(long_enough, f_late / f_early, np.nan)
+        # The glide needs the note to last past the late window, and a late pitch far from the
+        # early one is another event that took over the window, not a glide.
+        ratio = f_late / f_early
+        plausible = (tail_ms[idx] >= (_GLIDE_LATE_S + _GLIDE_WINDOW_S) * 1e3) \
+            & (ratio >= 1.0 / config.pitch_stability) & (ratio <= config.pitch_stability)
+        glide[idx] = np.where(plausible, ratio, np.nan)
 
         known = np.isfinite(f0)
         # Undo the band-pass response at the event's own pitch (-3 dB at the band edges),
