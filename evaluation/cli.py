@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._json import to_json
+from logdrum.jsonsafe import to_json
 
 __all__ = ["main", "build_parser"]
 

@@ -25,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from ._json import to_json
+from logdrum.jsonsafe import to_json
 from .authenticity import authenticity
 from .compare import compare
 from .cost import DECISION_HOURS, PLANNED_HOURS, cost_report

@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import math
 import sys
+
+from .jsonsafe import to_json
 
 __all__ = ["main"]
 
 # module names (relative to logdrum) that provide a register(subparsers) function
 _COMMAND_MODULES = ["cli", "demo", "scan", "dataset", "validate_dataset"]
-
-
-def _clean(obj):
-    # JSON has no NaN/Inf: unknown features become null
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
-def to_json(obj) -> str:
-    """JSON text with NaN/Inf written as null."""
-    return json.dumps(_clean(obj), indent=2)
 
 
 def _format_events(analysis) -> str:

@@ -1,4 +1,4 @@
-"""JSON output shared by the command line and the report."""
+"""JSON text for results that may hold NaN or Inf (JSON has neither: they become null)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ __all__ = ["to_json"]
 
 
 def _clean(obj):
-    # JSON has no NaN/Inf: unknown values become null
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
@@ -19,6 +18,6 @@ def _clean(obj):
     return obj
 
 
-def to_json(obj) -> str:
-    """JSON text with NaN/Inf written as null."""
-    return json.dumps(_clean(obj), indent=2)
+def to_json(obj, indent=2) -> str:
+    """JSON text of ``obj`` with NaN/Inf written as null."""
+    return json.dumps(_clean(obj), indent=indent)
