@@ -70,6 +70,11 @@ class DetectorConfig:
         Accepted events per second at which a longer clip's density term is 0 and 1 (see
         :mod:`logdrum.clip`). Amapiano plays several log-drum notes per bar at 110-115 BPM;
         an occasional tom, timpani or long 808 stays near or below ``line_rate_lo``.
+    coverage_window_s : float
+        Length of the windows (about one bar at 110-120 BPM) whose share holding an event is
+        the clip's coverage.
+    coverage_lo, coverage_hi : float
+        Coverage at which a longer clip's coverage term is 0 and 1.
     clip_threshold : float
         Clip score at or above which a clip holds log drums.
     """
@@ -95,6 +100,9 @@ class DetectorConfig:
     short_clip_s: float = 5.0
     line_rate_lo: float = 0.1
     line_rate_hi: float = 0.3
+    coverage_window_s: float = 2.0
+    coverage_lo: float = 0.3
+    coverage_hi: float = 0.7
     clip_threshold: float = 0.5
 
     def __post_init__(self):
@@ -124,6 +132,8 @@ class DetectorConfig:
             raise ValueError("DetectorConfig.pitch_stability must be >= 1")
         if not 0 <= self.tonality_min <= 1 or not 0 <= self.clip_threshold <= 1:
             raise ValueError("DetectorConfig.tonality_min and clip_threshold must lie in [0, 1]")
+        if self.coverage_window_s <= 0 or not 0 <= self.coverage_lo < self.coverage_hi <= 1:
+            raise ValueError("DetectorConfig needs coverage_window_s > 0 and 0 <= coverage_lo < coverage_hi <= 1")
         if not 0 <= self.line_rate_lo < self.line_rate_hi:
             raise ValueError("DetectorConfig needs 0 <= line_rate_lo < line_rate_hi")
 

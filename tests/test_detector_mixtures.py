@@ -66,8 +66,8 @@ def test_long_808_on_every_beat_is_a_pulse_not_a_line():
     beat = 60.0 / 120.0
     x = _sparse(np.arange(0.0, 29.0, 2 * beat), lambda: synth.kick_808(SR, f0=55.0, tau=0.35, duration=1.0))
     a = logdrum.analyze(x, SR)
-    assert a.details["line"] == 0.5
-    assert a.score <= 0.5
+    assert a.details["line"] < 1.0
+    assert not a.holds_log_drums
 
 
 def test_one_clean_hit_in_a_short_clip_counts():
