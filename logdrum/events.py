@@ -31,6 +31,7 @@ _MAIN_WINDOW_S = 0.256
 _GLIDE_WINDOW_S = 0.064
 _GLIDE_LATE_S = 0.200
 _N_FFT = 1024
+_FFT_BLOCK = 2048  # rows per batched FFT: bounded memory on hour-long input
 _FULL_CONTRAST_DB = 40.0
 # narrowband note envelope (logdrum.decay): smoothing, where the peak may lie, fit start
 _NOTE_SMOOTH_S = 0.03
@@ -57,7 +58,17 @@ class CandidateFeatures:
 
 
 def _pitch(y, rate, starts, lengths, n_fft, widen=0.0):
-    """Spectral peak frequency and tonality of the excerpts ``y[s:s+len]``."""
+    """Spectral peak frequency and tonality of the excerpts ``y[s:s+len]``, in blocks of rows
+    so that memory stays bounded however long the clip."""
+    f = np.empty(starts.shape[0])
+    contrast = np.empty(starts.shape[0])
+    for lo in range(0, starts.shape[0], _FFT_BLOCK):
+        rows = slice(lo, lo + _FFT_BLOCK)
+        f[rows], contrast[rows] = _pitch_block(y, rate, starts[rows], lengths[rows], n_fft, widen)
+    return f, np.clip(contrast / _FULL_CONTRAST_DB, 0.0, 1.0)
+
+
+def _pitch_block(y, rate, starts, lengths, n_fft, widen):
     from scipy import fft
 
     frames = kernels.windowed_frames(y, starts, lengths, n_fft)
@@ -71,7 +82,7 @@ def _pitch(y, rate, starts, lengths, n_fft, widen=0.0):
     if widen > 0:
         f, contrast = kernels.spectral_peaks(
             power, df, _F_SEARCH[0], _F_SEARCH[1], np.maximum(widths, widen * np.nan_to_num(f)))
-    return f, np.clip(contrast / _FULL_CONTRAST_DB, 0.0, 1.0)
+    return f, contrast
 
 
 def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig = DEFAULT_CONFIG):
