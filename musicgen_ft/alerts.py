@@ -22,13 +22,17 @@ class AlertLog:
 
     Parameters
     ----------
-    path : str or Path
-        The ``alerts.jsonl`` file; created on the first alert.
+    path : str or Path or None
+        The ``alerts.jsonl`` file; created on the first alert. ``None`` records nothing (the
+        non-zero ranks of a multi-GPU run: rank 0 records every alert once).
+    notifier : musicgen_ft.notify.Notifier, optional
+        Also delivers each alert (webhook or command) without blocking.
     """
 
-    def __init__(self, path):
-        self.path = Path(path)
+    def __init__(self, path, notifier=None):
+        self.path = None if path is None else Path(path)
         self.count = 0
+        self.notifier = notifier
 
     def emit(self, level, code, message, **details):
         """Record one alert.
@@ -46,6 +50,8 @@ class AlertLog:
         if level not in LEVELS:
             raise ValueError(f"alert level must be one of {LEVELS}, got {level!r}")
         self.count += 1
+        if self.path is None:
+            return
         icon = {"INFO": "", "WARNING": "WARNING: ", "CRITICAL": "ALERT (CRITICAL): "}[level]
         log.log(getattr(logging, level), "%s%s", icon, message)
         record = {"time": time.time(), "level": level, "code": code, "message": message, **details}
@@ -57,6 +63,8 @@ class AlertLog:
         except OSError as exc:
             # The disk may be the very thing that failed; the log line above still stands.
             log.error("could not append to %s: %s", self.path, exc)
+        if self.notifier is not None:
+            self.notifier.send(record)
 
 
 def read_alerts(path):

@@ -17,6 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+BACKENDS = ("transformers", "audiocraft")
+ALERT_LEVELS = ("INFO", "WARNING", "CRITICAL")
+# where AWS announces a spot reclaim two minutes ahead (IMDS; 404 until then)
+AWS_SPOT_URL = "http://169.254.169.254/latest/meta-data/spot/instance-action"
+DEFAULT_MILESTONE_PROMPTS = (
+    "amapiano, log drum, piano",
+    "amapiano, deep house, log drum bass, shakers",
+    "south african house, log drum, jazzy piano",
+    "electronic, beat, bass, drums",
+    "house, drums, bass, piano",
+)
 
 
 class ConfigError(ValueError):
@@ -67,6 +78,35 @@ class TrainConfig:
     # cost
     spot_rate_usd_per_hour: float = 0.39
     budget_usd: float = 600.0
+    # operations (docs/operations.md)
+    backend: str = "transformers"                    # or "audiocraft" (optional install)
+    preflight_min_gpu_memory_gb: float = 14.0        # a T4 shows ~14.6 GiB usable
+    min_free_disk_gb: float = 20.0                   # besides room for the checkpoints
+    spot_notice_url: typing.Optional[str] = None     # AWS_SPOT_URL on EC2
+    spot_poll_seconds: float = 5.0
+    oom_backoff: bool = True                         # halve micro-batch, double accumulation
+    gpu_watch: bool = True
+    gpu_util_min_percent: float = 50.0
+    gpu_util_window_s: float = 600.0
+    gpu_util_interval_s: float = 10.0
+    milestone_hours: typing.Optional[float] = 840.0  # week 5 of machine time; null: off
+    milestone_step: typing.Optional[int] = None      # or at this optimizer step
+    milestone_samples: int = 50
+    milestone_prompts: typing.Tuple[str, ...] = DEFAULT_MILESTONE_PROMPTS
+    milestone_sample_seconds: float = 10.0
+    milestone_guidance_scale: float = 3.0
+    milestone_min_authenticity: float = 0.35
+    milestone_max_val_loss: float = 3.5
+    milestone_strict: bool = False                   # a missing input gives NO-GO
+    alert_webhook_url: typing.Optional[str] = None
+    alert_command: typing.Optional[str] = None
+    alert_min_level: str = "WARNING"
+    alert_retries: int = 3
+    alert_timeout_s: float = 10.0
+    alert_retry_backoff_s: float = 1.0
+    idle_timeout_s: float = 7200.0                   # the seed's 2-hour auto-shutdown
+    idle_command: typing.Optional[str] = None        # e.g. "sudo shutdown -h now"
+    idle_check_seconds: float = 30.0
 
     @property
     def run_path(self):
@@ -86,9 +126,14 @@ class TrainConfig:
 _POSITIVE = {"segment_seconds", "min_segment_seconds", "batch_size", "grad_accum_steps", "lr",
              "max_grad_norm", "epochs", "save_every_steps", "checkpoint_every_epochs",
              "keep_last_epoch_checkpoints", "log_every_steps", "alert_high_loss", "stall_steps",
-             "stall_loss", "spike_factor", "torch_threads"}
+             "stall_loss", "spike_factor", "torch_threads", "spot_poll_seconds",
+             "gpu_util_window_s", "gpu_util_interval_s", "milestone_hours", "milestone_step",
+             "milestone_samples", "milestone_sample_seconds", "alert_timeout_s",
+             "idle_timeout_s", "idle_check_seconds"}
 _NON_NEGATIVE = {"warmup_steps", "weight_decay", "alert_high_loss_after_step",
-                 "stall_min_improvement", "spot_rate_usd_per_hour", "budget_usd", "seed"}
+                 "stall_min_improvement", "spot_rate_usd_per_hour", "budget_usd", "seed",
+                 "preflight_min_gpu_memory_gb", "min_free_disk_gb", "milestone_guidance_scale",
+                 "milestone_max_val_loss", "alert_retries", "alert_retry_backoff_s"}
 _FRACTIONS = {"val_fraction", "cond_dropout"}           # in [0, 1)
 _BETAS = {"adam_beta1", "adam_beta2"}                   # in [0, 1)
 
@@ -99,6 +144,14 @@ def _check_type(key, value, hint):
         if value is None:
             return None
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"config key {key!r}: expected true or false, got {value!r}")
+    if typing.get_origin(hint) is tuple:
+        if (not isinstance(value, (list, tuple)) or not value
+                or not all(isinstance(v, str) and v.strip() for v in value)):
+            raise ConfigError(f"config key {key!r}: expected a non-empty list of non-empty "
+                              f"strings, got {value!r}")
+        return tuple(value)
     # bool is an int in Python; a JSON true for a count is a mistake, not a 1.
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"config key {key!r}: expected an integer, got {value!r}")
@@ -139,6 +192,29 @@ def _check_values(cfg):
     for key in ("model", "metadata_path", "run_dir"):
         if not getattr(cfg, key).strip():
             raise ConfigError(f"config key {key!r}: must not be empty")
+    _check_operations(cfg)
+
+
+def _check_operations(cfg):
+    if cfg.backend not in BACKENDS:
+        raise ConfigError(f"config key 'backend': must be one of {BACKENDS}, got {cfg.backend!r}")
+    if cfg.alert_min_level not in ALERT_LEVELS:
+        raise ConfigError(f"config key 'alert_min_level': must be one of {ALERT_LEVELS}, "
+                          f"got {cfg.alert_min_level!r}")
+    if not 0.0 <= cfg.gpu_util_min_percent <= 100.0:
+        raise ConfigError(f"config key 'gpu_util_min_percent': must be in [0, 100], "
+                          f"got {cfg.gpu_util_min_percent!r}")
+    if not 0.0 <= cfg.milestone_min_authenticity <= 1.0:
+        raise ConfigError(f"config key 'milestone_min_authenticity': must be in [0, 1], "
+                          f"got {cfg.milestone_min_authenticity!r}")
+    for key in ("spot_notice_url", "alert_webhook_url"):
+        url = getattr(cfg, key)
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"config key {key!r}: must be an http:// or https:// URL, "
+                              f"got {url!r}")
+    for key in ("alert_command", "idle_command"):
+        if getattr(cfg, key) is not None and not getattr(cfg, key).strip():
+            raise ConfigError(f"config key {key!r}: must not be empty (use null to turn it off)")
 
 
 def config_from_dict(data, *, source="config"):

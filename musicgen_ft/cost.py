@@ -41,13 +41,16 @@ class CostTracker:
         Spending limit; :meth:`over_budget` turns true at it.
     clock : callable, optional
         Monotonic clock in seconds (``time.monotonic``).
+    write : bool
+        Write the state file on :meth:`update` (only rank 0 of a multi-GPU run does).
     """
 
-    def __init__(self, run_dir, rate_usd_per_hour, budget_usd, clock=time.monotonic):
+    def __init__(self, run_dir, rate_usd_per_hour, budget_usd, clock=time.monotonic, write=True):
         self.path = Path(run_dir) / STATE_FILE
         self.rate = rate_usd_per_hour
         self.budget = budget_usd
         self.clock = clock
+        self.write = write
         self.state = {"elapsed_time": 0.0, "cost": 0.0, "epoch": 0, "global_step": 0,
                       "best_val_loss": None, "restarts": 0, "alerts": 0}
         if self.path.exists():
@@ -86,6 +89,8 @@ class CostTracker:
         self.state["cost"] = round(self.cost, 6)
         self.state["spot_rate_usd_per_hour"] = self.rate
         self.state["budget_usd"] = self.budget
+        if not self.write:
+            return self.state
         try:
             write_json_atomic(self.path, self.state)
         except OSError:

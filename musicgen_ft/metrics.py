@@ -6,7 +6,8 @@ TensorBoard (``<run_dir>/tensorboard``): ``train/loss``, ``train/loss_cb{k}``, `
 steps replayed after a kill are not drawn twice.
 
 JSONL (``<run_dir>/metrics.jsonl``): one object per logged step or validation pass, flushed
-at once so ``tail -f`` and the tests see it immediately.
+at once so ``tail -f`` and the tests see it immediately. ``loss`` is repeated as ``train_loss``
+or ``val_loss``, the names :func:`evaluation.read_run` reads (loss curves in the GO/NO-GO report).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class MetricsWriter:
                 self.tb.add_scalar(f"{kind}/{name}", value, step)
         record = {"kind": kind, "step": step, "time": time.time(), **{
             k: (v if math.isfinite(v) else str(v)) for k, v in flat.items()}}
+        if "loss" in record:
+            record[f"{kind}_loss"] = record["loss"]
         self.jsonl.write(json.dumps(record) + "\n")
         self.jsonl.flush()
 

@@ -267,7 +267,7 @@ def decoder_inputs(labels, pad_token_id):
     return inputs
 
 
-def lm_loss(backend, batch, device, autocast=None):
+def lm_loss(backend, batch, device, autocast=None, module=None):
     """Mean cross-entropy over codebooks, and each codebook's own loss.
 
     Parameters
@@ -276,6 +276,9 @@ def lm_loss(backend, batch, device, autocast=None):
         ``labels`` ``(B, K, L)``, ``input_ids`` and ``attention_mask`` for the text prompt.
     autocast : contextlib context factory, optional
         Mixed-precision context for the forward pass.
+    module : torch.nn.Module, optional
+        What to call for the forward pass instead of ``backend.model``: its
+        ``DistributedDataParallel`` wrapper in a multi-GPU run.
 
     Returns
     -------
@@ -293,7 +296,7 @@ def lm_loss(backend, batch, device, autocast=None):
         enc = model.text_encoder(input_ids=text_ids, attention_mask=text_mask)
     dec_in = decoder_inputs(labels, backend.pad_token_id).reshape(b * k, length)
     with autocast() if autocast is not None else contextlib.nullcontext():
-        out = model(encoder_outputs=(enc.last_hidden_state,), attention_mask=text_mask,
+        out = (module or model)(encoder_outputs=(enc.last_hidden_state,), attention_mask=text_mask,
                     decoder_input_ids=dec_in)
     logits = out.logits.float().reshape(b, k, length, -1)
     losses = torch.stack([

@@ -10,7 +10,12 @@ after a spot interruption, just run it again. Exit codes (for a supervisor or a 
 3     halted by the divergence monitor (see ``halt.json`` and ``alerts.jsonl``)
 4     budget exhausted (``last.ckpt`` written; raise ``budget_usd`` to continue)
 5     a checkpoint could not be written (disk full, permissions); the previous one is intact
+6     the week-5 milestone decided NO-GO (``milestone/ABORT.md``; checkpoints kept)
+7     CUDA out of memory with a micro-batch of one sample, or under torchrun (where the smaller
+      micro-batch takes effect at the restart)
 ====  ==========================================================================
+
+Under ``torchrun --nproc_per_node=K`` the same command trains with DDP (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_HALTED, EXIT_BUDGET, EXIT_SAVE_FAILED = range(6)
+(EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_HALTED, EXIT_BUDGET, EXIT_SAVE_FAILED, EXIT_NO_GO,
+ EXIT_OOM) = range(8)
 
 log = logging.getLogger("musicgen_ft")
 
@@ -62,15 +68,23 @@ class StopSignals:
         return False
 
 
-def setup_logging(run_dir):
-    """Log to stdout and ``<run_dir>/train.log``; returns the handlers to remove later."""
-    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
-    handlers = [logging.StreamHandler(sys.stdout),
-                logging.FileHandler(Path(run_dir) / "train.log")]
+def setup_logging(run_dir, rank=0):
+    """Log to stdout and ``<run_dir>/train.log``; returns the handlers to remove later.
+
+    Under torchrun only rank 0 writes the log; the other ranks print errors, marked with their rank.
+    """
+    if rank:
+        fmt = logging.Formatter(f"%(asctime)s %(levelname)-7s [rank {rank}] %(message)s",
+                                "%Y-%m-%d %H:%M:%S")
+        handlers = [logging.StreamHandler(sys.stdout)]
+    else:
+        fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+        handlers = [logging.StreamHandler(sys.stdout),
+                    logging.FileHandler(Path(run_dir) / "train.log")]
     for h in handlers:
         h.setFormatter(fmt)
         log.addHandler(h)
-    log.setLevel(logging.INFO)
+    log.setLevel(logging.ERROR if rank else logging.INFO)
     log.propagate = False
     return handlers
 
@@ -96,12 +110,29 @@ def main(argv=None):
     except OSError as exc:
         print(f"musicgen_ft: cannot create run_dir {cfg.run_dir!r}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    handlers = setup_logging(cfg.run_path)
+    if cfg.backend == "audiocraft":
+        from .backend_audiocraft import BackendUnavailable, require
+
+        try:
+            require()
+        except BackendUnavailable as exc:
+            print(f"musicgen_ft: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    from .distributed import DistContext
+
+    dist = DistContext()
+    handlers = setup_logging(cfg.run_path, dist.rank)
+    if cfg.idle_command and dist.is_main:
+        from .watchdog import start_background
+
+        if start_background(args.config, cfg.run_path) is not None:
+            log.info("Idle watchdog started: runs %r after %gs without progress",
+                     cfg.idle_command, cfg.idle_timeout_s)
     try:
         with StopSignals() as stop:
             from .loop import Trainer   # heavy imports (torch, transformers) after validation
 
-            return Trainer(cfg, stop).run()
+            return Trainer(cfg, stop, dist).run()
     except Exception:
         log.exception("Training failed with an unexpected error")
         return EXIT_ERROR
