@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from logdrum import synth
@@ -84,13 +83,6 @@ def build_mtat_tree(root: Path):
         for c in clips:
             w.writerow([c.clip_id, *("1" if t in c.tags else "0" for t in MTAT_TAGS), c.mp3_path])
     return clips
-
-
-@pytest.fixture(scope="session")
-def mtat(tmp_path_factory):
-    """``(root, clips)`` of a miniature MTAT tree shared by the dataset tests (read-only!)."""
-    root = tmp_path_factory.mktemp("mtat")
-    return root, build_mtat_tree(root)
 
 
 def run_cli(*args, check=None, **kw):

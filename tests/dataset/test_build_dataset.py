@@ -11,7 +11,7 @@ from logdrum.audio_io import load_audio
 from logdrum.dataset import build_dataset
 from logdrum.mtat import read_annotations
 
-from conftest import MTAT_TAGS, read_csv, run_cli
+from mtat_fixture import MTAT_TAGS, read_csv, run_cli
 
 
 def _kinds(clips):

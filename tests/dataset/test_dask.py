@@ -4,7 +4,7 @@ import pytest
 
 from logdrum.scan import scan
 
-from conftest import read_csv, run_cli
+from mtat_fixture import read_csv, run_cli
 
 distributed = pytest.importorskip("dask.distributed")
 

@@ -10,7 +10,7 @@ from logdrum import synth
 from logdrum.dataset import build_dataset
 from logdrum.validate_dataset import validate
 
-from conftest import SR, run_cli
+from mtat_fixture import SR, run_cli
 
 
 def _problems(stdout):
