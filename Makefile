@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks/ --benchmark-only -q
+	$(BIN)/python -m pytest benchmarks/ --benchmark
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .benchmarks

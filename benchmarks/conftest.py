@@ -1,5 +1,5 @@
-"""Benchmarks run only with ``pytest benchmarks/ --benchmark``; a plain ``pytest benchmarks/``
-collects and skips them. At the end the ×realtime of every benchmark and the ratios against
+"""Benchmarks run only with ``pytest benchmarks/ --benchmark`` (or pytest-benchmark's own
+``--benchmark-only``); a plain ``pytest benchmarks/`` collects and skips them. At the end the ×realtime of every benchmark and the ratios against
 the plain scipy pipeline are printed."""
 
 import pytest
@@ -13,7 +13,7 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--benchmark"):
+    if config.getoption("--benchmark") or config.getoption("--benchmark-only", default=False):
         return
     skip = pytest.mark.skip(reason="benchmarks run with: pytest benchmarks/ --benchmark")
     for item in items:
