@@ -11,8 +11,8 @@ Each piece's loss is weighted by its share of the micro-batch's target tokens, s
 gradient equals the unsplit micro-batch's gradient (the loss is a mean over target tokens).
 
 Test hook: ``MUSICGEN_FT_TEST_OOM_ABOVE=N`` makes every forward pass over more than ``N``
-samples raise ``torch.OutOfMemoryError``, as a GPU with room for ``N`` samples would; this is
-how the back-off is exercised on CPU.
+samples raise ``torch.OutOfMemoryError``, as a GPU with room for ``N`` samples would (``0``: every
+pass); this is how the back-off is exercised on CPU.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ class OOMBackoff:
                              saved.get("batch_size"))
             except (OSError, ValueError, KeyError, TypeError):
                 log.warning("Unreadable %s; starting with the configured micro-batch", self.path)
-        self.fault_above = int(os.environ.get(FAULT_ENV, "0") or 0)
+        fault = os.environ.get(FAULT_ENV, "")
+        self.fault_above = int(fault) if fault.strip() else None
 
     @property
     def micro_batch(self):
@@ -109,7 +110,7 @@ class OOMBackoff:
 
     def inject_fault(self, batch):
         """Test hook: raise an out-of-memory error for a piece larger than the fault limit."""
-        if self.fault_above and batch["labels"].shape[0] > self.fault_above:
+        if self.fault_above is not None and batch["labels"].shape[0] > self.fault_above:
             oom_type = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
             raise oom_type(f"CUDA out of memory (injected by {FAULT_ENV}={self.fault_above}: "
                            f"{batch['labels'].shape[0]} samples)")
