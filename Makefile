@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m logdrum demo --out demo_out
+	$(BIN)/python -m musicgen_ft.demo --out demo_out
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
