@@ -16,6 +16,9 @@ from .result import REJECT_REASONS, Candidate, LogDrumEvent
 
 __all__ = ["classify", "reject_reasons", "event_confidence"]
 
+_SAME_NOTE_S = 0.12
+_SAME_NOTE_PITCH = 1.06
+
 #: The seed's "woody" range; inside it the decay margin is full.
 WOODY_MS = (300.0, 600.0)
 
@@ -30,7 +33,8 @@ def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CON
     with np.errstate(invalid="ignore"):
         fails = [
             feat.peak_dbfs < config.level_floor_dbfs,
-            feat.attack_db < config.attack_min_db,
+            # no rise, or a rise gone 100 ms later (a kick on a ringing note)
+            (feat.attack_db < config.attack_min_db) | (feat.held_db < 0.5 * config.attack_min_db),
             (feat.tail_ms < config.min_tail_ms) | np.isnan(tau),
             tau < config.tau_min_ms,
             tau > config.tau_max_ms,
@@ -40,11 +44,28 @@ def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CON
             ~(feat.tonality >= config.tonality_min)
             | ~((feat.early_ratio >= stable) & (feat.early_ratio <= config.pitch_stability)),
         ]
-    assert len(fails) == len(REJECT_REASONS)
     reason = np.full(len(feat), -1)
     for code in range(len(fails) - 1, -1, -1):  # the first failing check wins
         reason[fails[code]] = code
+    reason[_repeats(feat, reason < 0)] = len(fails)
+    assert len(fails) + 1 == len(REJECT_REASONS)
     return reason
+
+
+def _repeats(feat, accepted):
+    """Accepted candidates that are a second peak of the note before them: within
+    ``_SAME_NOTE_S`` of an accepted onset and within ``_SAME_NOTE_PITCH`` of its pitch (in a
+    dense mix the glide and beating can give one note two envelope peaks)."""
+    idx = np.flatnonzero(accepted)
+    dup = np.zeros(len(feat), bool)
+    last = None
+    for i in idx[np.argsort(feat.onset_s[idx], kind="stable")]:
+        if (last is not None and feat.onset_s[i] - feat.onset_s[last] < _SAME_NOTE_S
+                and abs(np.log(feat.f0_hz[i] / feat.f0_hz[last])) < np.log(_SAME_NOTE_PITCH)):
+            dup[i] = True
+            continue
+        last = i
+    return dup
 
 
 def _ramp(value, limit, full):

@@ -8,8 +8,9 @@ its **own narrowband envelope**: the analysis signal is demodulated at the candi
 filters (time constant ``smooth_s``). A note a whole tone away is then about 15 dB down, and
 the note's attack, decay and end are read from this envelope:
 
-- attack: rise from the quietest point in the ``pre`` window to the peak just after the onset
-  (a beating peak on a note that was already sounding does not rise);
+- attack: rise from the quietest point in the 60 ms before the onset to the peak just after it
+  (a beating peak on a note that was already sounding does not rise), and the rise still there
+  100 ms later (a kick landing on a ringing note makes a peak but leaves no new note);
 - end: the point ``drop_db`` under the peak, the floor, the end of the window, or the valley
   before the envelope rises again by ``min_rise`` dB (the next note at this pitch);
 - tau: a least-squares line through the dB envelope from ``skip`` hops after the peak, or from
@@ -44,7 +45,7 @@ def _frame(y, s0, hop, w):
 
 @njit(cache=True)
 def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
-          skip, hop_s, env):
+          skip, hold, look_back, hop_s, env):
     w = 2.0 * np.pi * f0 / rate
     z1r = z1i = z2r = z2i = 0.0
     n_done = 0
@@ -88,10 +89,15 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
             break
     if n_done <= pre + search:  # the signal window was too short to finish the search
         end = n_done - 1
+    # the level just before the onset: further back could be before an earlier attack of
+    # this same note, which would make every wiggle on its decay look like a new note
     lo = env[p]
-    for k in range(0, p):
+    for k in range(max(0, pre - look_back), pre + 1):
         lo = min(lo, env[k])
     rise = env[p] - lo
+    # how much louder the pitch still is `hold` frames on: a kick or click landing on a note
+    # that was already ringing makes a peak, but no new note
+    held = env[min(p + hold, end)] - lo
     tail = (end - p) * hop_s
     fit_from = max(p + skip, p + (end - p) // 3)
     m = end - fit_from + 1
@@ -110,12 +116,12 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
         slope_db_per_s = num / den / hop_s
         # 20 log10(exp(-t/tau)) = -(20 / ln 10) t / tau
         tau = (20.0 / np.log(10.0)) / -slope_db_per_s if slope_db_per_s < 0 else np.inf
-    return rise, tail, tau
+    return rise, held, tail, tau
 
 
 @njit(cache=True)
 def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db,
-                floor_db, skip, hop_s):
+                floor_db, skip, hold, look_back, hop_s):
     """Attack, extent and tau of each note from its narrowband envelope.
 
     The envelope of note ``i`` starts at sample ``starts[i]`` (``pre`` frames of ``hop``
@@ -138,19 +144,27 @@ def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_ri
         See the module docstring.
     skip : int
         Frames after the peak before the tau fit may start.
+    hold : int
+        Frames after the peak at which ``held_db`` is read.
+    look_back : int
+        Frames before the onset over which the pre-onset level (the base of the rise) is taken.
     hop_s : float
 
     Returns
     -------
-    rise_db, tail_s, tau_s : float64 arrays
+    rise_db, held_db, tail_s, tau_s : float64 arrays
+        ``rise_db`` is the rise into the peak, ``held_db`` the rise still there ``hold`` frames
+        later (or at the note's end, if sooner).
         ``tau_s`` is ``inf`` for a flat or rising tail and ``nan`` with fewer than 3 frames.
     """
     n = starts.shape[0]
     rise = np.empty(n)
+    held = np.empty(n)
     tail = np.empty(n)
     tau = np.empty(n)
     env = np.empty(max_frames)
     for i in range(n):
-        rise[i], tail[i], tau[i] = _note(y, starts[i], f0[i], rate, hop, pre, search, max_frames,
-                                         alpha, min_rise, drop_db, floor_db, skip, hop_s, env)
-    return rise, tail, tau
+        rise[i], held[i], tail[i], tau[i] = _note(y, starts[i], f0[i], rate, hop, pre, search,
+                                                  max_frames, alpha, min_rise, drop_db, floor_db,
+                                                  skip, hold, look_back, hop_s, env)
+    return rise, held, tail, tau

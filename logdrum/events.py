@@ -37,6 +37,8 @@ _FULL_CONTRAST_DB = 40.0
 _NOTE_SMOOTH_S = 0.03
 _NOTE_PEAK_SEARCH_S = 0.15
 _NOTE_FIT_SKIP_S = 0.06
+_NOTE_HOLD_S = 0.1
+_NOTE_LOOK_BACK_S = 0.06
 
 
 @dataclass
@@ -46,6 +48,7 @@ class CandidateFeatures:
     onset_s: np.ndarray
     peak_dbfs: np.ndarray
     attack_db: np.ndarray
+    held_db: np.ndarray
     tail_ms: np.ndarray
     decay_ms: np.ndarray
     f0_hz: np.ndarray
@@ -117,6 +120,7 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     glide = np.full(n, np.nan)
     early_ratio = np.full(n, np.nan)
     attack_db = rises.copy()
+    held_db = rises.copy()
     tail_ms = np.zeros(n)
     decay_ms = np.full(n, np.nan)
     idx = np.flatnonzero(peak_dbfs >= config.level_floor_dbfs)
@@ -151,11 +155,13 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         n_frames = pre + int(round(config.max_tail_ms / hop_ms)) + 1
         starts = np.round(onset_s[sel] * rate).astype(np.int64) - pre * hop
         alpha = float(np.exp(-hop_s / _NOTE_SMOOTH_S))
-        rise, tail_s, tau_s = note_decays(
+        rise, held, tail_s, tau_s = note_decays(
             y, float(rate), starts, f0[sel], hop, pre, int(round(_NOTE_PEAK_SEARCH_S / hop_s)),
             n_frames, alpha, config.attack_min_db, config.tail_drop_db, ignore_below,
-            int(round(_NOTE_FIT_SKIP_S / hop_s)), hop_s)
+            int(round(_NOTE_FIT_SKIP_S / hop_s)), int(round(_NOTE_HOLD_S / hop_s)),
+            int(round(_NOTE_LOOK_BACK_S / hop_s)), hop_s)
         attack_db[sel] = rise
+        held_db[sel] = held
         tail_ms[sel] = tail_s * 1e3
         decay_ms[sel] = tau_s * 1e3
         # The glide needs the note to last past the late window, and a late pitch far from the
@@ -171,6 +177,6 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         peak_dbfs[known] -= np.maximum(band_gain_db(f0[known], rate, config), -20.0)
 
     return CandidateFeatures(
-        onset_s=onset_s, peak_dbfs=peak_dbfs, attack_db=attack_db, tail_ms=tail_ms,
+        onset_s=onset_s, peak_dbfs=peak_dbfs, attack_db=attack_db, held_db=held_db, tail_ms=tail_ms,
         decay_ms=decay_ms, f0_hz=f0, tonality=tonality, glide_ratio=glide, early_ratio=early_ratio,
     )

@@ -16,6 +16,7 @@ REJECT_REASONS = (
     "too long a decay",
     "out of band",
     "not tonal",
+    "same note",
 )
 
 
