@@ -103,6 +103,7 @@ class Trainer:
         self.oom = OOMBackoff(self.run_dir, cfg.batch_size, cfg.grad_accum_steps, cfg.oom_backoff)
         self.milestone = Milestone(cfg)
         self.heartbeat = Heartbeat(self.run_dir)
+        self.heartbeat.beat()
         self.watchers = []
 
     def should_stop(self):
@@ -154,9 +155,9 @@ class Trainer:
 
     def _run(self):
         cfg = self.cfg
-        self.heartbeat.beat()
-        self.backend = build_model(cfg.model, seed=cfg.seed)
-        self.backend.model.to(self.device)
+        with self.heartbeat.keep_alive():
+            self.backend = build_model(cfg.model, seed=cfg.seed)
+            self.backend.model.to(self.device)
         self.ckpts = CheckpointManager(self.run_dir / "checkpoints", self.alerts,
                                        cfg.keep_last_epoch_checkpoints)
         if not self._load_data():

@@ -122,15 +122,17 @@ def main(argv=None):
 
     dist = DistContext()
     handlers = setup_logging(cfg.run_path, dist.rank)
-    if cfg.idle_command and dist.is_main:
-        from .watchdog import start_background
+    from .watchdog import Heartbeat, start_background
 
+    Heartbeat(cfg.run_path).beat()
+    if cfg.idle_command and dist.is_main:
         if start_background(args.config, cfg.run_path) is not None:
             log.info("Idle watchdog started: runs %r after %gs without progress",
                      cfg.idle_command, cfg.idle_timeout_s)
     try:
         with StopSignals() as stop:
-            from .loop import Trainer   # heavy imports (torch, transformers) after validation
+            with Heartbeat(cfg.run_path).keep_alive():   # start-up is progress for the watchdog
+                from .loop import Trainer   # heavy imports (torch, transformers) after validation
 
             return Trainer(cfg, stop, dist).run()
     except Exception:

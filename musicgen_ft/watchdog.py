@@ -1,7 +1,7 @@
 """Idle watchdog: SEED.md's auto-shutdown (2 hours idle) as a small process.
 
 The trainer touches ``<run_dir>/heartbeat`` whenever it makes progress (an optimizer step, a
-validation batch, an encoded clip). The watchdog, a separate process so that it also sees a
+validation batch, an encoded clip; start-up and model loading count for up to 10 minutes). The watchdog, a separate process so that it also sees a
 run that has finished, crashed or hung, checks the heartbeat every ``idle_check_seconds``. When
 nothing has moved for ``idle_timeout_s`` (default 2 h), it
 
@@ -21,12 +21,14 @@ yourself (e.g. as a systemd service, see docs/operations.md)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,10 +52,33 @@ class Heartbeat:
         if now - self._last < self.every:
             return
         self._last = now
+        self._touch()
+
+    def _touch(self):
         try:
             self.path.touch()
         except OSError:
             pass   # a full disk must not stop training; the checkpoint path reports it
+
+    @contextlib.contextmanager
+    def keep_alive(self, limit=600.0):
+        """Beat every second during a long call that has no steps (imports, model loading),
+        for at most ``limit`` seconds, so that a hang there is still caught."""
+        stop = threading.Event()
+
+        def run():
+            end = time.monotonic() + limit
+            while time.monotonic() < end:
+                self._touch()
+                if stop.wait(1.0):
+                    return
+        thread = threading.Thread(target=run, name="heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
 
 def last_activity(run_dir, default):
