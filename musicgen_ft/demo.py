@@ -47,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "run_demo", "DemoSize", "FULL", "QUICK", "MTAT_TAGS", "write_mtat_corpus"]
+__all__ = ["main", "run_demo", "DemoSize", "FULL", "QUICK", "MTAT_TAGS", "write_mtat_corpus",
+           "write_annotations", "DemoError"]
 
 MARKER = ".musicgen_ft_demo"       # marks a folder this demo made (and may wipe on the next run)
 MTAT_SR = 16000
@@ -185,12 +186,14 @@ def _other_clip(i, seconds, sr):
     return name, make()
 
 
-def write_annotations(path, clips, tag_names=MTAT_TAGS):
+def write_annotations(path, clips, tag_names=None):
     """Write an MTAT ``annotations_final.csv``: tab-separated, every field double-quoted.
 
-    ``clips`` holds ``(clip_id, mp3_path, tags)``; the header is ``clip_id``, the tag columns,
-    ``mp3_path``, as in the real file (and in ``tests/dataset/mtat_fixture.py``).
+    ``clips`` holds ``(clip_id, mp3_path, tags)``; the header is ``clip_id``, the tag columns
+    (default :data:`MTAT_TAGS`), ``mp3_path``, as in the real file (and in
+    ``tests/dataset/mtat_fixture.py``).
     """
+    tag_names = MTAT_TAGS if tag_names is None else tuple(tag_names)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
         w.writerow(["clip_id", *tag_names, "mp3_path"])
@@ -723,6 +726,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    """Run the demo as the command line does; returns the exit code (0, 1 or 2)."""
     args = parse_args(argv)
     size = QUICK if args.quick else FULL
     overrides = {k: v for k, v in (("steps", args.steps), ("samples", args.samples)) if v is not None}
