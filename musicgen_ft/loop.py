@@ -130,26 +130,26 @@ class Trainer:
     def run(self):
         """Train to the end or to a stop; returns the exit code."""
         cfg = self.cfg
-        halt = self.run_dir / HALT_FILE
-        if halt.exists():
-            log.critical("Run was halted earlier (%s). Inspect alerts.jsonl, then delete %s "
-                         "to continue.", json.loads(halt.read_text()).get("message"), halt)
-            return EXIT_HALTED
-        if self.cost.over_budget():
-            self.alerts.emit("CRITICAL", "budget_exhausted",
-                             f"Budget exhausted before start: ${self.cost.cost:.2f} of "
-                             f"${cfg.budget_usd:.2f}; raise budget_usd to continue")
-            return EXIT_BUDGET
-        if cfg.torch_threads:
-            torch.set_num_threads(cfg.torch_threads)
-        self.device, self.precision = pick_device_precision(cfg)
-        self.device = self.dist.setup(self.device)
         try:
+            halt = self.run_dir / HALT_FILE
+            if halt.exists():
+                log.critical("Run was halted earlier (%s). Inspect alerts.jsonl, then delete %s "
+                             "to continue.", json.loads(halt.read_text()).get("message"), halt)
+                return EXIT_HALTED
+            if self.cost.over_budget():
+                self.alerts.emit("CRITICAL", "budget_exhausted",
+                                 f"Budget exhausted before start: ${self.cost.cost:.2f} of "
+                                 f"${cfg.budget_usd:.2f}; raise budget_usd to continue")
+                return EXIT_BUDGET
+            if cfg.torch_threads:
+                torch.set_num_threads(cfg.torch_threads)
+            self.device, self.precision = pick_device_precision(cfg)
+            self.device = self.dist.setup(self.device)
             return self._run()
         finally:
             for w in self.watchers:
                 w.stop()
-            if self.notifier is not None:
+            if self.notifier is not None:   # the last alerts of a stopping run still go out
                 self.notifier.close(cfg.alert_timeout_s)
             self.dist.close()
 
