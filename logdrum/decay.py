@@ -27,26 +27,32 @@ from numba import njit
 __all__ = ["note_decays"]
 
 
-@njit(cache=True)
-def _frame(y, s0, hop, w):
-    """Mean of ``y[s0:s0+hop] * exp(-1j w k)`` (zero outside the signal), as (re, im)."""
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _frame(y, s0, hop, w, tc, ts):
+    """Mean of ``y[s0:s0+hop] * exp(-1j w k)`` (zero outside the signal), as (re, im).
+    ``tc, ts`` hold ``cos(w k), -sin(w k)`` for ``k < hop``: the sum is taken against them and
+    turned by the frame's start phase once, which keeps the inner loop to two multiply-adds."""
     n = y.shape[0]
-    step_c, step_s = np.cos(w), -np.sin(w)
-    # restart the phasor exactly each hop so rounding never accumulates
-    c, s = np.cos(w * s0), -np.sin(w * s0)
     ar = ai = 0.0
-    for k in range(s0, s0 + hop):
-        if 0 <= k < n:
-            ar += y[k] * c
-            ai += y[k] * s
-        c, s = c * step_c - s * step_s, c * step_s + s * step_c
-    return ar / hop, ai / hop
+    if s0 >= 0 and s0 + hop <= n:
+        for k in range(hop):
+            ar += y[s0 + k] * tc[k]
+            ai += y[s0 + k] * ts[k]
+    else:
+        for k in range(hop):
+            if 0 <= s0 + k < n:
+                ar += y[s0 + k] * tc[k]
+                ai += y[s0 + k] * ts[k]
+    c, s = np.cos(w * s0), -np.sin(w * s0)
+    return (ar * c - ai * s) / hop, (ar * s + ai * c) / hop
 
 
 @njit(cache=True)
 def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
           skip, hold, look_back, hop_s, env):
     w = 2.0 * np.pi * f0 / rate
+    tc = np.cos(w * np.arange(hop))
+    ts = -np.sin(w * np.arange(hop))
     z1r = z1i = z2r = z2i = 0.0
     n_done = 0
     p = pre
@@ -55,7 +61,7 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
     valley = 0
     stop_level = 0.0
     for j in range(max_frames):
-        ar, ai = _frame(y, start + j * hop, hop, w)
+        ar, ai = _frame(y, start + j * hop, hop, w, tc, ts)
         if j == 0:
             z1r, z1i, z2r, z2i = ar, ai, ar, ai
         z1r += (1.0 - alpha) * (ar - z1r)

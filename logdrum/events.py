@@ -35,6 +35,7 @@ _FFT_BLOCK = 2048  # rows per batched FFT: bounded memory on hour-long input
 _FULL_CONTRAST_DB = 40.0
 # narrowband note envelope (logdrum.decay): smoothing, where the peak may lie, fit start
 _NOTE_SMOOTH_S = 0.03
+_NOTE_HOP_S = 0.01
 _NOTE_PEAK_SEARCH_S = 0.15
 _NOTE_FIT_SKIP_S = 0.06
 _NOTE_HOLD_S = 0.1
@@ -150,16 +151,20 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         # each pitched candidate's own narrowband envelope: attack, extent, tau
         ok = np.isfinite(f0[idx])
         sel = idx[ok]
-        hop = max(1, int(round(hop_s * rate)))
-        pre = int(round(config.attack_ms / hop_ms))
-        n_frames = pre + int(round(config.max_tail_ms / hop_ms)) + 1
+        # the note envelope is smoothed over 30 ms anyway: a 10 ms frame is plenty
+        nb_s = _NOTE_HOP_S
+        hop = max(1, int(round(nb_s * rate)))
+
+        def frames(seconds):
+            return int(round(seconds / nb_s))
+
+        pre = frames(config.attack_ms * 1e-3)
         starts = np.round(onset_s[sel] * rate).astype(np.int64) - pre * hop
-        alpha = float(np.exp(-hop_s / _NOTE_SMOOTH_S))
         rise, held, tail_s, tau_s = note_decays(
-            y, float(rate), starts, f0[sel], hop, pre, int(round(_NOTE_PEAK_SEARCH_S / hop_s)),
-            n_frames, alpha, config.attack_min_db, config.tail_drop_db, ignore_below,
-            int(round(_NOTE_FIT_SKIP_S / hop_s)), int(round(_NOTE_HOLD_S / hop_s)),
-            int(round(_NOTE_LOOK_BACK_S / hop_s)), hop_s)
+            y, float(rate), starts, f0[sel], hop, pre, frames(_NOTE_PEAK_SEARCH_S),
+            pre + frames(config.max_tail_ms * 1e-3) + 1, float(np.exp(-nb_s / _NOTE_SMOOTH_S)),
+            config.attack_min_db, config.tail_drop_db, ignore_below, frames(_NOTE_FIT_SKIP_S),
+            frames(_NOTE_HOLD_S), frames(_NOTE_LOOK_BACK_S), nb_s)
         attack_db[sel] = rise
         held_db[sel] = held
         tail_ms[sel] = tail_s * 1e3

@@ -60,7 +60,7 @@ def log_drum(sr=44100, f0=80.0, tau=0.4, *, glide=1.0, glide_time=0.04, drive=0.
     freq = f0 * (1.0 + (glide - 1.0) * np.exp(-t / glide_time))
     phase = 2.0 * np.pi * np.cumsum(freq) / sr
     x = np.sin(phase) * np.exp(-t / tau) * _attack(t)
-    if drive > 0:
+    if drive > 1e-3:  # below that tanh is linear anyway, and tiny drives underflow to 0/0
         x = np.tanh(drive * x) / np.tanh(drive)
     return _level(x, level_db)
 
