@@ -31,6 +31,7 @@ __all__ = ["Alert", "RunRecord", "read_run", "validate", "STATE_FILE", "METRICS_
            "ALERTS_FILE", "TENSORBOARD_DIR"]
 
 STATE_FILE = "orchestrator_state.json"
+_STATE_ALIASES = {"budget": "budget_usd", "spot_rate_per_hour": "spot_rate_usd_per_hour"}
 METRICS_FILE = "metrics.jsonl"
 ALERTS_FILE = "alerts.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -244,6 +245,11 @@ def read_run(run_dir):
             if not isinstance(state, dict):
                 problems.append(f"{STATE_FILE}: not a JSON object")
                 state = None
+            else:
+                # musicgen_ft writes the money keys with their unit in the name
+                for short, long in _STATE_ALIASES.items():
+                    if state.get(short) is None and state.get(long) is not None:
+                        state[short] = state[long]
         except (OSError, json.JSONDecodeError) as exc:
             problems.append(f"{STATE_FILE}: cannot read ({exc})")
     else:

@@ -103,3 +103,14 @@ def test_metrics_file_preferred_over_tensorboard(tmp_path):
     (run / "metrics.jsonl").unlink()
     r = read_run(run)
     assert r.metrics_source is None and any("no event files" in p for p in r.problems)
+
+
+def test_state_written_by_musicgen_ft_names_its_units(tmp_path):
+    import json
+
+    from evaluation.run_reader import read_run
+
+    (tmp_path / "orchestrator_state.json").write_text(json.dumps(
+        {"elapsed_time": 3600.0, "cost": 0.5, "budget_usd": 100.0, "spot_rate_usd_per_hour": 0.5}))
+    state = read_run(str(tmp_path)).state
+    assert state["budget"] == 100.0 and state["spot_rate_per_hour"] == 0.5
