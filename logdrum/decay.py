@@ -28,10 +28,9 @@ __all__ = ["note_decays"]
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
-def _frame(y, s0, hop, w, tc, ts):
-    """Mean of ``y[s0:s0+hop] * exp(-1j w k)`` (zero outside the signal), as (re, im).
-    ``tc, ts`` hold ``cos(w k), -sin(w k)`` for ``k < hop``: the sum is taken against them and
-    turned by the frame's start phase once, which keeps the inner loop to two multiply-adds."""
+def _frame(y, s0, hop, tc, ts):
+    """``sum y[s0 + k] * exp(-1j w k)`` over ``k < hop`` (zero outside the signal), as
+    (re, im), with ``tc, ts = cos(w k), -sin(w k)``: two multiply-adds a sample."""
     n = y.shape[0]
     ar = ai = 0.0
     if s0 >= 0 and s0 + hop <= n:
@@ -43,8 +42,7 @@ def _frame(y, s0, hop, w, tc, ts):
             if 0 <= s0 + k < n:
                 ar += y[s0 + k] * tc[k]
                 ai += y[s0 + k] * ts[k]
-    c, s = np.cos(w * s0), -np.sin(w * s0)
-    return (ar * c - ai * s) / hop, (ar * s + ai * c) / hop
+    return ar, ai
 
 
 @njit(cache=True)
@@ -60,8 +58,14 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
     run_min = 0.0
     valley = 0
     stop_level = 0.0
+    # Frame j is turned by exp(-1j w j hop) so that the frames add up coherently; the phasor
+    # is stepped by one multiplication a frame (a constant phase does not change |z|).
+    step_c, step_s = np.cos(w * hop), -np.sin(w * hop)
+    pc, ps = 1.0 / hop, 0.0
     for j in range(max_frames):
-        ar, ai = _frame(y, start + j * hop, hop, w, tc, ts)
+        fr, fi = _frame(y, start + j * hop, hop, tc, ts)
+        ar, ai = fr * pc - fi * ps, fr * ps + fi * pc
+        pc, ps = pc * step_c - ps * step_s, pc * step_s + ps * step_c
         if j == 0:
             z1r, z1i, z2r, z2i = ar, ai, ar, ai
         z1r += (1.0 - alpha) * (ar - z1r)

@@ -33,6 +33,8 @@ _GLIDE_LATE_S = 0.200
 _N_FFT = 1024
 _FFT_BLOCK = 2048  # rows per batched FFT: bounded memory on hour-long input
 _FULL_CONTRAST_DB = 40.0
+# above this tonality the long window is trusted as it is (well above any tonality_min in use)
+_TONALITY_RETRY = 0.7
 # narrowband note envelope (logdrum.decay): smoothing, where the peak may lie, fit start
 _NOTE_SMOOTH_S = 0.03
 _NOTE_HOP_S = 0.01
@@ -89,6 +91,47 @@ def _pitch_block(y, rate, starts, lengths, n_fft, widen):
     return f, contrast
 
 
+def _spectral_features(y, rate, peak_at):
+    """f0, tonality and the early and late pitch (for the glide) of notes peaking at
+    ``peak_at`` (samples)."""
+    room = y.shape[0] - peak_at
+    main = int(_MAIN_WINDOW_S * rate)
+    f0, tonality = _pitch(y, rate, peak_at, np.minimum(room, main), _N_FFT, widen=0.15)
+    # Where that is not tonal, try the same note over the first half only: in a dense line the
+    # next hit (often a kick a 16th later) sits in the second half of the long window.
+    redo = np.flatnonzero(~(tonality >= _TONALITY_RETRY))
+    if redo.size:
+        f_half, ton_half = _pitch(y, rate, peak_at[redo], np.minimum(room[redo], main // 2),
+                                  _N_FFT // 2, widen=0.15)
+        better = ton_half > tonality[redo]
+        f0[redo[better]] = f_half[better]
+        tonality[redo[better]] = ton_half[better]
+    g_len = int(_GLIDE_WINDOW_S * rate)
+    late_at = np.minimum(peak_at + int(_GLIDE_LATE_S * rate), y.shape[0] - 2)
+    f_glide, _ = _pitch(y, rate, np.concatenate([peak_at, late_at]),
+                        np.concatenate([np.minimum(room, g_len), np.minimum(y.shape[0] - late_at, g_len)]),
+                        _N_FFT // 2)
+    m = peak_at.shape[0]
+    return f0, tonality, f_glide[:m], f_glide[m:]
+
+
+def _note_features(y, rate, onset_s, f0, config):
+    """Attack, held rise, extent and tau of each note on its own narrowband envelope."""
+    # the note envelope is smoothed over 30 ms anyway: a 10 ms frame is plenty
+    hop = max(1, int(round(_NOTE_HOP_S * rate)))
+
+    def frames(seconds):
+        return int(round(seconds / _NOTE_HOP_S))
+
+    pre = frames(config.attack_ms * 1e-3)
+    starts = np.round(onset_s * rate).astype(np.int64) - pre * hop
+    return note_decays(
+        y, float(rate), starts, f0, hop, pre, frames(_NOTE_PEAK_SEARCH_S),
+        pre + frames(config.max_tail_ms * 1e-3) + 1, float(np.exp(-_NOTE_HOP_S / _NOTE_SMOOTH_S)),
+        config.attack_min_db, config.tail_drop_db, config.level_floor_dbfs - 30.0,
+        frames(_NOTE_FIT_SKIP_S), frames(_NOTE_HOLD_S), frames(_NOTE_LOOK_BACK_S), _NOTE_HOP_S)
+
+
 def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig = DEFAULT_CONFIG):
     """Find candidate onsets and measure their features.
 
@@ -127,48 +170,15 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     idx = np.flatnonzero(peak_dbfs >= config.level_floor_dbfs)
     if idx.size:
         # spectra start at the envelope peak, shifted back by the band-pass delay
-        last = y.shape[0] - 2
-        peak_at = np.clip(np.round((peaks[idx] * hop_s - delay_s) * rate).astype(np.int64), 0, last)
-        g_len = int(_GLIDE_WINDOW_S * rate)
-        late_at = np.minimum(peak_at + int(_GLIDE_LATE_S * rate), last)
-        room = y.shape[0] - peak_at
-        f_main, ton_main = _pitch(y, rate, peak_at, np.minimum(room, int(_MAIN_WINDOW_S * rate)),
-                                  _N_FFT, widen=0.15)
-        # the same note over its first half only: in a dense line the next hit (often a kick
-        # a 16th later) sits in the second half of the long window and muddies its spectrum
-        m = idx.size
-        f_short, _ = _pitch(y, rate, np.concatenate([peak_at, late_at]),
-                            np.concatenate([np.minimum(room, g_len), np.minimum(y.shape[0] - late_at, g_len)]),
-                            _N_FFT // 2)
-        f_half, ton_half = _pitch(y, rate, peak_at, np.minimum(room, int(_MAIN_WINDOW_S * rate / 2)),
-                                  _N_FFT // 2, widen=0.15)
-        use_half = ton_half > ton_main
-        f0[idx] = np.where(use_half, f_half, f_main)
-        tonality[idx] = np.maximum(ton_half, ton_main)
-        f_early, f_late = f_short[:m], f_short[m:]
+        peak_at = np.clip(np.round((peaks[idx] * hop_s - delay_s) * rate).astype(np.int64), 0, y.shape[0] - 2)
+        f0[idx], tonality[idx], f_early, f_late = _spectral_features(y, rate, peak_at)
         early_ratio[idx] = f_early / f0[idx]
 
-        # each pitched candidate's own narrowband envelope: attack, extent, tau
-        ok = np.isfinite(f0[idx])
-        sel = idx[ok]
-        # the note envelope is smoothed over 30 ms anyway: a 10 ms frame is plenty
-        nb_s = _NOTE_HOP_S
-        hop = max(1, int(round(nb_s * rate)))
-
-        def frames(seconds):
-            return int(round(seconds / nb_s))
-
-        pre = frames(config.attack_ms * 1e-3)
-        starts = np.round(onset_s[sel] * rate).astype(np.int64) - pre * hop
-        rise, held, tail_s, tau_s = note_decays(
-            y, float(rate), starts, f0[sel], hop, pre, frames(_NOTE_PEAK_SEARCH_S),
-            pre + frames(config.max_tail_ms * 1e-3) + 1, float(np.exp(-nb_s / _NOTE_SMOOTH_S)),
-            config.attack_min_db, config.tail_drop_db, ignore_below, frames(_NOTE_FIT_SKIP_S),
-            frames(_NOTE_HOLD_S), frames(_NOTE_LOOK_BACK_S), nb_s)
-        attack_db[sel] = rise
-        held_db[sel] = held
+        sel = idx[np.isfinite(f0[idx])]
+        attack_db[sel], held_db[sel], tail_s, tau_s = _note_features(y, rate, onset_s[sel], f0[sel], config)
         tail_ms[sel] = tail_s * 1e3
         decay_ms[sel] = tau_s * 1e3
+
         # The glide needs the note to last past the late window, and a late pitch far from the
         # early one is another event that took over the window, not a glide.
         ratio = f_late / f_early
