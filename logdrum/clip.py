@@ -7,7 +7,7 @@ score weighs
 
 - ``quality``: the mean confidence of the accepted events;
 - ``density``: events per second, 0 at ``line_rate_lo`` (0.3/s) rising to 1 at ``line_rate_hi``
-  (0.8/s);
+  (0.6/s);
 - ``coverage``: the share of bar-length windows (``coverage_window_s``, about one bar at
   110-120 BPM) holding at least one event, 0 at ``coverage_lo`` (40 %) rising to 1 at
   ``coverage_hi`` (80 %). A fill every other bar covers half the windows; a log-drum line nearly all;

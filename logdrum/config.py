@@ -101,7 +101,7 @@ class DetectorConfig:
     pitch_stability: float = 1.5
     short_clip_s: float = 5.0
     line_rate_lo: float = 0.3
-    line_rate_hi: float = 0.8
+    line_rate_hi: float = 0.6
     coverage_window_s: float = 2.0
     coverage_lo: float = 0.4
     coverage_hi: float = 0.8

@@ -30,7 +30,7 @@ _F_SEARCH = (30.0, 300.0)
 _MAIN_WINDOW_S = 0.256
 _GLIDE_WINDOW_S = 0.064
 _GLIDE_LATE_S = 0.200
-_N_FFT = 1024
+_N_FFT = 512
 _FFT_BLOCK = 2048  # rows per batched FFT: bounded memory on hour-long input
 _FULL_CONTRAST_DB = 40.0
 # above this tonality the long window is trusted as it is (well above any tonality_min in use)
@@ -77,6 +77,8 @@ def _pitch(y, rate, starts, lengths, n_fft, widen=0.0):
 def _pitch_block(y, rate, starts, lengths, n_fft, widen):
     from scipy import fft
 
+    # at analysis rates above 2 kHz a window holds more samples than the nominal FFT size
+    n_fft = max(n_fft, 1 << int(np.ceil(np.log2(max(int(lengths.max()), 2)))))
     frames = kernels.windowed_frames(y, starts, lengths, n_fft)
     df = rate / n_fft
     # the flanks start outside the window's main lobe (or outside +-widen of the pitch)

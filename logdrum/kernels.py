@@ -149,7 +149,7 @@ def windowed_frames(x, starts, lengths, n_fft):
     (float32: the spectra feed a peak search, not a reconstruction)."""
     frames = np.empty((starts.shape[0], n_fft), np.float32)
     for i in range(starts.shape[0]):
-        s, L = starts[i], lengths[i]
+        s, L = starts[i], min(lengths[i], n_fft)  # never write past the row
         frames[i, :] = 0.0
         if L < 2:
             continue
