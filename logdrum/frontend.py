@@ -85,12 +85,12 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
         # unsigned PCM: remove the mid-scale offset, weighted by the taps inside the signal
         out -= offset * x.shape[0] * _tap_weights(n_out, x.shape[1], h, factor, delay)
     out *= scale / x.shape[0]
-    # A constant DC offset (common in cheap recordings and int PCM) would leak into the
-    # narrowband note envelopes; content near 0 Hz is never a log drum.
-    out -= out.mean()
     # Every input sample reaches some output with a positive tap, so NaN/Inf anywhere shows here.
     if not np.isfinite(out).all():
         raise ValueError("audio contains NaN or Inf samples")
+    # A constant DC offset (common in cheap recordings and int PCM) would leak into the
+    # narrowband note envelopes; content near 0 Hz is never a log drum.
+    out -= out.mean()
     return out, sr / factor
 
 
