@@ -153,6 +153,22 @@ def load_checkpoint(path):
     return state
 
 
+def epoch_checkpoints(folder):
+    """The ``epoch_{k}.ckpt`` files in ``folder``, newest (highest k) first."""
+    found = []
+    for p in Path(folder).glob("epoch_*.ckpt"):
+        m = re.fullmatch(r"epoch_(\d+)\.ckpt", p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def resume_candidates(folder):
+    """The checkpoints a resume tries, in order: ``last.ckpt`` (listed even when missing), then
+    the ``epoch_{k}.ckpt`` files newest first."""
+    return [Path(folder) / "last.ckpt"] + epoch_checkpoints(folder)
+
+
 class CheckpointManager:
     """Write and find the checkpoints of one run.
 
@@ -192,12 +208,7 @@ class CheckpointManager:
 
     def epoch_checkpoints(self):
         """``epoch_{k}.ckpt`` files, newest (highest k) first."""
-        found = []
-        for p in self.folder.glob("epoch_*.ckpt"):
-            m = re.fullmatch(r"epoch_(\d+)\.ckpt", p.name)
-            if m:
-                found.append((int(m.group(1)), p))
-        return [p for _, p in sorted(found, reverse=True)]
+        return epoch_checkpoints(self.folder)
 
     def _save(self, obj, path, what):
         try:
@@ -268,7 +279,7 @@ class CheckpointManager:
         (dict, Path) or (None, None)
             The checkpoint and where it came from, or nothing to resume from.
         """
-        candidates = [self.last] + self.epoch_checkpoints()
+        candidates = resume_candidates(self.folder)
         for path in candidates:
             if not path.exists():
                 continue

@@ -70,6 +70,16 @@ class MetricsWriter:
         self.jsonl.close()
 
 
+class NoMetrics:
+    """The metrics sink of ranks other than 0 (rank 0 writes TensorBoard and metrics.jsonl)."""
+
+    def log(self, *args, **kwargs):
+        pass
+
+    def close(self):
+        pass
+
+
 def read_metrics(path):
     """Records of a ``metrics.jsonl`` file (a torn last line from a kill is ignored)."""
     out = []

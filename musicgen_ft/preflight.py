@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sys
 from dataclasses import asdict, dataclass
@@ -210,9 +209,9 @@ def check_dataset(cfg, workers=None):
 
 
 def check_resume(cfg):
-    from .checkpoint import load_checkpoint
+    from .checkpoint import load_checkpoint, resume_candidates
     from .cost import STATE_FILE
-    from .loop import HALT_FILE
+    from .guards import HALT_FILE
     from .oom import STATE_FILE as OOM_FILE
 
     name = "resume state"
@@ -238,12 +237,8 @@ def check_resume(cfg):
             notes.append(f"{STATE_FILE} unreadable (accounting restarts)")
     if (run / OOM_FILE).exists():
         notes.append(f"OOM back-off in force ({OOM_FILE})")
-    folder = run / "checkpoints"
-    epochs = sorted((int(m.group(1)), p) for p in folder.glob("epoch_*.ckpt")
-                    if (m := re.fullmatch(r"epoch_(\d+)\.ckpt", p.name)))
-    candidates = [folder / "last.ckpt"] + [p for _, p in reversed(epochs)]   # resume's order
     bad = []
-    for path in candidates:
+    for path in resume_candidates(run / "checkpoints"):
         if not path.exists():
             continue
         try:
