@@ -18,8 +18,15 @@ Layout of the output folder ``DIR``::
 - ``amapiano_proxy_score`` is :func:`logdrum.amapiano_proxy_score` with the clip's MTAT tags.
 - ``duration`` is the decoded length in seconds.
 
-Clips that failed to decode (missing, empty, truncated, undecodable) are never selected; they
-are listed in ``summary.json``. Re-running the command resumes the scan and rebuilds the rest.
+Clips that failed to decode (missing, empty, truncated, undecodable) are never selected, and
+neither are clips whose decoded length is off the expected clip length by more than
+``tolerance`` (default 10 %): a constant-bitrate MP3 cut short without a Xing header decodes
+without error and its header's length follows the file size, so only its length gives it away.
+The expected length is ``expected_duration`` (MTAT: ~29.1 s), by default the median decoded
+length of the corpus. Both kinds are listed with their reason in ``summary.json``
+(``failed_clips``, ``wrong_duration_clips``); ``scan_results.csv`` keeps the raw per-file scan,
+so another expected length or tolerance needs no re-scan. Re-running the command resumes the
+scan and rebuilds the rest.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import csv
 import json
 import os
 import shutil
+import statistics
 import sys
 
 __all__ = ["build_dataset", "METADATA_FILE", "METADATA_FIELDS", "register"]
@@ -109,7 +117,7 @@ def _histogram(path, all_scores, selected_scores, cut):
 
 
 def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link", workers=None,
-                  dask=None, progress=True):
+                  dask=None, progress=True, expected_duration=None, tolerance=None):
     """Score every MTAT clip, rank, and write the training folder.
 
     Parameters
@@ -128,18 +136,31 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
         relative path).
     workers, dask, progress
         As for :func:`logdrum.batch.run_batch`.
+    expected_duration : float, optional
+        Expected clip length in seconds (MTAT: ~29.1 s); default: the median decoded length of
+        the clips that decoded.
+    tolerance : float, optional
+        Clips whose decoded length is off ``expected_duration`` by more than this fraction are
+        excluded (default 0.1).
 
     Returns
     -------
     dict
-        The summary also written to ``summary.json``.
+        The summary also written to ``summary.json``: ``clips``, ``scored`` (ranked),
+        ``failed`` (did not decode), ``wrong_duration`` (excluded for their length),
+        ``expected_duration``, ``expected_duration_source``, ``duration_tolerance``,
+        ``selected``, ``score_cut``, ``failed_clips`` and ``wrong_duration_clips`` (each with
+        ``clip_id``, ``mtat_path`` and the reason in ``error``), ...
     """
     from .batch import run_batch
     from .mtat import find_annotations, read_annotations
     from .scan import SCAN_FIELDS, score_file
     from .score import combine_scores
     from .tags import join_tags, tag_prior
+    from .validate_dataset import DEFAULT_TOLERANCE, check_tolerance, duration_problem
 
+    check_tolerance(expected_duration, tolerance)
+    tolerance = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
     if top is not None and min_score is not None:
         raise ValueError("give either top or min_score, not both")
     if audio not in AUDIO_MODES:
@@ -156,11 +177,26 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
                      desc="build-dataset")
     by_path = {r["path"]: r for r in rows}
 
-    ranked, failed = [], []
+    decoded, failed, wrong_duration = [], [], []
     for clip, path in zip(clips, paths):
         row = by_path[path]
         if row["error"]:
             failed.append({"clip_id": clip.clip_id, "mtat_path": clip.mp3_path, "error": row["error"]})
+        else:
+            decoded.append((clip, path, row))
+    source = "--expected-duration"
+    if expected_duration is None:
+        lengths = [float(row["duration_s"]) for _, _, row in decoded]
+        expected_duration = statistics.median(lengths) if lengths else None
+        source = "the corpus median"
+    ranked = []
+    for clip, path, row in decoded:
+        off = duration_problem(float(row["duration_s"]), expected_duration, tolerance, source)
+        if off:
+            wrong_duration.append({
+                "clip_id": clip.clip_id, "mtat_path": clip.mp3_path,
+                "duration": float(row["duration_s"]),
+                "error": f"duration: {off}: truncated (e.g. a CBR mp3 cut short) or mis-cut"})
             continue
         score = combine_scores(float(row["score"]), clip.tags)
         ranked.append((score, clip, path, row))
@@ -197,9 +233,11 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
                [t[0] for t in selected], cut)
     summary = {
         "mtat_root": root, "clips": len(clips), "scored": len(ranked), "failed": len(failed),
+        "wrong_duration": len(wrong_duration), "expected_duration": expected_duration,
+        "expected_duration_source": source, "duration_tolerance": tolerance,
         "selected": len(selected), "top": top, "min_score": min_score, "score_cut": cut,
         "top_tags_selected": [r["tag"] for r in tag_rows[:10] if r["selected"]],
-        "failed_clips": failed,
+        "failed_clips": failed, "wrong_duration_clips": wrong_duration,
     }
     with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2)
@@ -210,7 +248,8 @@ def _cmd_build(args) -> int:
     try:
         s = build_dataset(args.mtat, args.out, top=args.top, min_score=args.min_score,
                           audio=args.audio, workers=args.workers, dask=args.dask,
-                          progress=args.progress)
+                          progress=args.progress, expected_duration=args.expected_duration,
+                          tolerance=args.tolerance)
     except KeyboardInterrupt:
         print("\ninterrupted: scores so far are saved; run the same command again to resume",
               file=sys.stderr)
@@ -219,9 +258,14 @@ def _cmd_build(args) -> int:
         print(f"build-dataset: {exc}", file=sys.stderr)
         return 2
     cut = "-" if s["score_cut"] is None else f"{s['score_cut']:.3f}"
+    expected = ("-" if s["expected_duration"] is None else
+                f"{s['expected_duration']:.2f} s +/- {s['duration_tolerance'] * 100:g}%, "
+                f"{s['expected_duration_source']}")
     print(f"{s['selected']} of {s['clips']} clips selected (score >= {cut}) into "
-          f"{os.path.join(args.out, METADATA_FILE)}; {s['failed']} clips failed to decode")
-    for f in s["failed_clips"][:20]:
+          f"{os.path.join(args.out, METADATA_FILE)}; {s['failed']} clips failed to decode, "
+          f"{s['wrong_duration']} excluded for their length (expected {expected}); "
+          f"all listed in {os.path.join(args.out, 'summary.json')}")
+    for f in (s["failed_clips"] + s["wrong_duration_clips"])[:20]:
         print(f"  {f['mtat_path']}: {f['error']}", file=sys.stderr)
     return 0
 
@@ -238,6 +282,11 @@ def register(subparsers):
     p.add_argument("--audio", choices=AUDIO_MODES, default="link",
                    help="put the audio in DIR/audio as hard links (default), copies, symlinks, "
                         "or leave it in place (none)")
+    p.add_argument("--expected-duration", type=float, default=None, metavar="SECONDS",
+                   help="expected clip length (MTAT: ~29.1 s; default: the corpus median)")
+    p.add_argument("--tolerance", type=float, default=None, metavar="FRACTION",
+                   help="exclude clips whose length is off the expected by more than this "
+                        "fraction (default 0.1)")
     from .scan import add_batch_arguments
 
     add_batch_arguments(p)

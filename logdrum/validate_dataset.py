@@ -3,7 +3,11 @@
 Accepted targets:
 
 - a ``build-dataset`` folder or its ``training_metadata.csv`` (``file_path`` relative to the
-  CSV's folder; the ``duration`` column is the expected length of each clip);
+  CSV's folder). Each file must match its row's ``duration`` (the length decoded at build time)
+  **and** the dataset's expected clip length: ``--expected-duration``, else the one
+  ``build-dataset`` recorded in ``summary.json`` beside the CSV, else the median of all clips.
+  The second check is what finds a truncated CBR MP3, whose decoded length the ``duration``
+  column simply repeats;
 - a MagnaTagATune root or its ``annotations_final.csv`` (tab-separated, ``mp3_path`` relative
   to the root; the expected length is ``--expected-duration``, else the median of all clips);
 - a ``logdrum scan`` results CSV (absolute ``path`` column).
@@ -16,7 +20,8 @@ Problems, one per file, checked in this order:
 ``truncated``     the decode stops short of the length the header announces
 ``non-finite``    NaN or Inf samples
 ``silent``        peak below -80 dBFS
-``duration``      length differs from the expected by more than ``tolerance`` (a fraction)
+``duration``      length differs from the expected by more than ``tolerance`` (a fraction;
+                  default 0.1, or the one ``build-dataset`` recorded in ``summary.json``)
 ``bad row``       a metadata row whose score or duration is not a finite number
 """
 
@@ -29,6 +34,10 @@ import statistics
 import sys
 
 __all__ = ["check_file", "read_targets", "validate", "PROBLEMS", "register"]
+
+#: Default allowed relative deviation from the expected clip length (``validate`` and
+#: ``build-dataset`` share it).
+DEFAULT_TOLERANCE = 0.1
 
 PROBLEMS = ("missing", "empty", "undecodable", "truncated", "non-finite", "silent", "duration",
             "bad row")
@@ -68,6 +77,46 @@ def check_file(path) -> dict:
     if peak < SILENCE_PEAK:
         return {**out, "problem": "silent", "detail": f"peak {peak:.2g}"}
     return {**out, "problem": ""}
+
+
+def duration_problem(duration, expected, tolerance, source=""):
+    """The ``duration`` problem's detail when ``duration`` is off ``expected`` by more than
+    ``tolerance`` (a fraction of ``expected``), else ``""``. ``source`` says where the expected
+    length came from (shown in brackets)."""
+    if not expected or duration is None:
+        return ""
+    if abs(float(duration) - expected) <= tolerance * expected:
+        return ""
+    where = f" ({source})" if source else ""
+    return f"{float(duration):.2f} s, expected {expected:.2f} s +/- {tolerance * 100:g}%{where}"
+
+
+def check_tolerance(expected_duration, tolerance):
+    """Raise ``ValueError`` for an expected length <= 0 or a negative tolerance."""
+    if expected_duration is not None and not (math.isfinite(expected_duration) and expected_duration > 0):
+        raise ValueError(f"expected duration must be a positive number of seconds, got {expected_duration}")
+    if tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
+        raise ValueError(f"tolerance must be a fraction >= 0, got {tolerance}")
+
+
+def _build_summary(target):
+    """``summary.json`` of the build-dataset folder that holds ``target``'s CSV, or ``{}``."""
+    import json
+
+    from .dataset import METADATA_FILE
+
+    target = os.fspath(target)
+    if os.path.isdir(target):
+        target = os.path.join(target, METADATA_FILE)
+    if os.path.basename(target) != METADATA_FILE or not os.path.isfile(target):
+        return {}
+    folder = os.path.dirname(os.path.abspath(target))
+    try:
+        with open(os.path.join(folder, "summary.json"), encoding="utf-8") as fh:
+            summary = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def _finite(text) -> bool:
@@ -119,7 +168,7 @@ def read_targets(target):
     raise ValueError(f"{target}: not a training_metadata.csv, annotations_final.csv or scan CSV")
 
 
-def validate(target, *, expected_duration=None, tolerance=0.1, workers=None, dask=None,
+def validate(target, *, expected_duration=None, tolerance=None, workers=None, dask=None,
              progress=True):
     """Check every file that ``target`` refers to.
 
@@ -128,10 +177,12 @@ def validate(target, *, expected_duration=None, tolerance=0.1, workers=None, das
     target : str or os.PathLike
         See the module docstring.
     expected_duration : float, optional
-        Expected clip length in seconds, for targets without a ``duration`` column (default:
-        the median length of the decodable clips).
-    tolerance : float
-        Allowed relative deviation from the expected length.
+        Expected clip length in seconds (default: for a build-dataset folder the one its
+        ``summary.json`` records, else the median length of the decodable clips). Rows of a
+        ``training_metadata.csv`` must also match their own ``duration`` column.
+    tolerance : float, optional
+        Allowed relative deviation from the expected length (default: the build's, from
+        ``summary.json``, else 0.1).
     workers, dask, progress
         As for :func:`logdrum.batch.run_batch`.
 
@@ -142,24 +193,36 @@ def validate(target, *, expected_duration=None, tolerance=0.1, workers=None, das
     """
     from .batch import run_batch
 
+    check_tolerance(expected_duration, tolerance)
     targets = read_targets(target)
+    built = _build_summary(target)
+    if tolerance is None:
+        tolerance = built.get("duration_tolerance")
+        tolerance = DEFAULT_TOLERANCE if not _finite(tolerance) else float(tolerance)
     rows = run_batch([t[1] for t in targets], check_file, fields=CHECK_FIELDS, workers=workers,
                      dask=dask, progress=progress, desc="validate")
     by_path = {r["path"]: r for r in rows}
+    source = "--expected-duration"
+    if expected_duration is None and _finite(built.get("expected_duration")):
+        expected_duration, source = float(built["expected_duration"]), "build-dataset's, summary.json"
     if expected_duration is None:
         lengths = [float(r["duration_s"]) for r in rows if r["duration_s"] and not r["problem"]]
         expected_duration = statistics.median(lengths) if lengths else None
+        source = "the median"
     broken = []
     for shown, path, expected, row_problem in targets:
         r = by_path[path]
         problem, detail = r["problem"], r["detail"]
         if r["error"]:
             problem, detail = "undecodable", r["error"]
-        expected = expected if expected is not None else expected_duration
-        if not problem and expected:
+        if not problem:
             d = float(r["duration_s"])
-            if abs(d - expected) > tolerance * expected:
-                problem, detail = "duration", f"{d:.2f} s, expected {expected:.2f} s"
+            # the row's own length first (the file changed since the build), then the
+            # dataset's (a clip that was never the right length, e.g. a truncated CBR mp3)
+            detail = (duration_problem(d, expected, tolerance, "the row's duration")
+                      if expected is not None else "")
+            detail = detail or duration_problem(d, expected_duration, tolerance, source)
+            problem = "duration" if detail else ""
         if not problem and row_problem:
             problem, detail = row_problem, "score or duration is not a finite number"
         if problem:
@@ -192,10 +255,11 @@ def register(subparsers):
     p.add_argument("target", metavar="DIR_or_CSV",
                    help="build-dataset folder, training_metadata.csv, MTAT root or scan CSV")
     p.add_argument("--expected-duration", type=float, default=None, metavar="SECONDS",
-                   help="expected clip length when the CSV has no duration column "
-                        "(default: the median)")
-    p.add_argument("--tolerance", type=float, default=0.1,
-                   help="allowed relative deviation from the expected length (default 0.1)")
+                   help="expected clip length (default: the one build-dataset recorded in "
+                        "summary.json, else the median of all clips)")
+    p.add_argument("--tolerance", type=float, default=None, metavar="FRACTION",
+                   help="allowed relative deviation from the expected length (default: the "
+                        "build's, else 0.1)")
     from .scan import add_batch_arguments
 
     add_batch_arguments(p)

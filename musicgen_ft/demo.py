@@ -6,10 +6,12 @@ What ``make demo`` runs. Nothing is downloaded and nothing outside ``--out`` is 
    ``0``-``f`` of 16 kHz mono clips and a tab-separated ``annotations_final.csv`` with all 188
    tag columns. Half of the playable clips are amapiano-style grooves with a log-drum line
    (:func:`logdrum.synth.groove`), half are not (the same grooves without it, bass lines,
-   noise, tones), and two are broken as a few real MTAT files are (empty, truncated). Tags are
+   noise, tones), and two are broken as a few real MTAT files are (empty, and a constant-bitrate
+   mp3 cut short, which decodes without error: only its length gives it away). Tags are
    deliberately unhelpful: clips without log drums carry the most amapiano-looking tags.
-2. **Dataset.** :func:`logdrum.dataset.build_dataset` scores every clip and keeps the top ones;
-   the demo checks the selection against what it synthesised.
+2. **Dataset.** :func:`logdrum.dataset.build_dataset` scores every clip, excludes the broken
+   ones (the truncated clip for its length) and keeps the top ones; the demo checks the
+   selection against what it synthesised.
 3. **Validate.** :func:`logdrum.validate_dataset.validate` on the corpus (it must find exactly
    the two planted broken files) and on the built dataset (it must find nothing).
 4. **Fine-tune** the ``tiny`` MusicGen (same classes as musicgen-small, random weights) with
@@ -473,7 +475,7 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
     _say(f"  {len(clips)} clips of {size.clip_seconds:g} s, 16 kHz mono mp3, in {_rel(mtat)}/0..f; "
          f"annotations_final.csv with {len(MTAT_TAGS)} tag columns")
     _say(f"  {n_kind['log drums']} with a log-drum line, {n_kind['no log drums']} without "
-         f"(the amapiano-looking tags went to these), 1 empty and 1 truncated file")
+         f"(the amapiano-looking tags went to these), 1 empty and 1 truncated (CBR, cut short) file")
     summary["corpus"] = {"root": str(mtat), "clips": len(clips), **n_kind}
     summary["stages_s"]["corpus"] = round(time.monotonic() - t, 1)
 
@@ -491,8 +493,12 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
     with open(dataset / "scan_results.csv", newline="", encoding="utf-8") as fh:
         scan_rows = {os.path.relpath(r["path"], mtat): r for r in csv.DictReader(fh)}
     hits = sum(kind_of[r["mtat_path"]] == "log drums" for r in rows)
-    _say(f"  scored {s['scored']} clips, {s['failed']} failed to decode (listed in summary.json), "
-         f"selected {s['selected']} (score >= {s['score_cut']:.3f})")
+    _say(f"  scored {s['scored']} clips, {s['failed']} failed to decode, {s['wrong_duration']} "
+         f"excluded for their length (expected {s['expected_duration']:.2f} s +/- "
+         f"{s['duration_tolerance'] * 100:g}%, {s['expected_duration_source']}); all listed in "
+         f"summary.json; selected {s['selected']} (score >= {s['score_cut']:.3f})")
+    for f in s["failed_clips"] + s["wrong_duration_clips"]:
+        _say(f"    excluded {f['mtat_path']}: {f['error']}")
     _say(f"  {'rank':>4} {'score':>6} {'audio':>6} {'tags':>5} {'events':>6}  synthesised as")
     for i, r in enumerate(rows, 1):
         _say(f"  {i:4d} {float(r['amapiano_proxy_score']):6.3f} {float(r['audio_score']):6.3f} "
@@ -504,13 +510,12 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
          f"{len(left_out)} log-drum clip(s) left out; the best clip without log drums has "
          f"audio score {best_other:.3f}")
     selected_broken = [r["mtat_path"] for r in rows if kind_of[r["mtat_path"]] in ("empty", "truncated")]
-    for path in selected_broken:
-        _say(f"  ! KNOWN GAP: the planted {kind_of[path]} file was selected ({path}). A CBR mp3 cut "
-             f"short decodes without error and its header length follows the file size, so the "
-             f"scan cannot tell; only a duration check finds it (step 3, on the corpus).")
+    if selected_broken:
+        raise DemoError(f"build-dataset selected the planted broken file(s) {selected_broken}")
     summary["dataset"] = {"metadata_csv": str(meta_csv), "selected": len(rows), "selected_with_log_drums": hits,
                           "selected_broken": selected_broken,
-                          "failed": s["failed"], "score_cut": s["score_cut"],
+                          "failed": s["failed"], "wrong_duration": s["wrong_duration"],
+                          "score_cut": s["score_cut"],
                           "best_audio_score_without_log_drums": best_other}
     summary["stages_s"]["dataset"] = round(time.monotonic() - t, 1)
 
@@ -693,9 +698,8 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
         _say(f"  {label:22s} {path}")
     _say("\nWhat the numbers mean:")
     _say(f"  - The dataset filter: {hits}/{len(rows)} selected clips have log drums, although the clips "
-         f"without them carry the amapiano-looking tags"
-         + (f"; {len(selected_broken)} selected clip is a broken file (see KNOWN GAP above)."
-            if selected_broken else "."))
+         f"without them carry the amapiano-looking tags. The truncated CBR mp3 decodes without "
+         f"error; its length ({s['wrong_duration']} excluded) is what keeps it out.")
     _say(f"  - Training ran {last_step} steps in {summary['stages_s']['training']:.0f} s and survived a "
          f"SIGKILL. The validation loss ({state['best_val_loss']:.2f}) is below chance "
          f"({chance:.2f}): the tiny model learned some statistics of these code sequences, nothing more.")

@@ -8,7 +8,10 @@ Our clips are ~9.5 s instead of 29.1 s to keep the suite fast.
 Clips with log drums (amapiano-style grooves) carry mixed or even unfavourable tags; clips
 without log drums (the same groove without its log-drum line, noise, tones) carry the most
 amapiano-looking tags MTAT has, so a ranking that trusts tags over audio fails the tests.
-Broken clips: an empty file, a truncated MP3 and a missing file.
+Broken clips: an empty file, a truncated MP3 (VBR with a Xing header: the decode stops short of
+the header's length), a truncated constant-bitrate MP3 without a Xing header (it decodes
+without error and its header length follows the file size: only its length gives it away) and
+a missing file.
 """
 
 import csv
@@ -35,7 +38,10 @@ class FixtureClip:
     clip_id: str
     mp3_path: str
     tags: tuple
-    kind: str  # "log_drums", "none" or a broken kind: "empty", "truncated", "missing"
+    kind: str  # "log_drums", "none" or a broken kind: "empty", "truncated", "truncated_cbr", "missing"
+
+#: The broken kinds, and the problem ``logdrum validate`` reports for each.
+BROKEN = {"empty": "empty", "truncated": "truncated", "truncated_cbr": "duration", "missing": "missing"}
 
 
 def _clip_specs():
@@ -55,6 +61,9 @@ def _clip_specs():
         ("none", "high_tone", (), synth.tone(SR, 440.0, 9.5)),
         ("empty", "empty_clip", ("dance",), None),
         ("truncated", "truncated_clip", ("house",), synth.groove(SR, bars=4, seed=9)),
+        # a strong log-drum line with the best tags: it would top the ranking if it got in
+        ("truncated_cbr", "truncated_cbr_clip", ("house", "electronic", "dance"),
+         synth.groove(SR, bars=4, seed=10)),
         ("missing", "missing_clip", ("electronic",), None),
     ]
     return specs
@@ -71,9 +80,12 @@ def build_mtat_tree(root: Path):
         path = root / rel
         if kind == "empty":
             path.write_bytes(b"")
+        elif kind == "truncated_cbr":     # as MTAT's own files: CBR, no Xing header
+            sf.write(path, audio.astype(np.float32), SR, format="MP3", bitrate_mode="CONSTANT",
+                     compression_level=0.85)
         elif kind != "missing":
             sf.write(path, audio.astype(np.float32), SR, format="MP3")
-        if kind == "truncated":
+        if kind in ("truncated", "truncated_cbr"):
             data = path.read_bytes()
             path.write_bytes(data[: len(data) * 2 // 5])
         clips.append(FixtureClip(str(2 * i + 2), rel, tuple(tags), kind))

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from logdrum.audio_io import load_audio
 from logdrum.dataset import build_dataset
 from logdrum.mtat import read_annotations
 
-from mtat_fixture import MTAT_TAGS, read_csv, run_cli
+from mtat_fixture import BROKEN, MTAT_TAGS, read_csv, run_cli
 
 
 def _kinds(clips):
@@ -43,16 +44,55 @@ def test_build_dataset_cli_ranks_log_drum_clips_first(mtat, tmp_path):
     tag_counts = {r["tag"]: r for r in read_csv(out / "tag_counts.csv")}
     assert len(tag_counts) == 188 and tag_counts["classical"]["selected"] == "1"
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["selected"] == n_ld and summary["scored"] == len(clips) - 3
+    assert summary["selected"] == n_ld and summary["scored"] == len(clips) - len(BROKEN)
     failed = {f["clip_id"] for f in summary["failed_clips"]}
     assert failed == {c.clip_id for c in clips if c.kind in ("empty", "truncated", "missing")}
+    wrong = {f["clip_id"] for f in summary["wrong_duration_clips"]}
+    assert wrong == {c.clip_id for c in clips if c.kind == "truncated_cbr"}
+    assert "3 clips failed to decode, 1 excluded for their length" in proc.stdout
+    assert re.search(r"duration: 3\.85 s, expected 9\.\d\d s \+/- 10% \(the corpus median\)", proc.stderr)
+
+
+def test_a_truncated_cbr_clip_is_excluded_by_its_length(mtat, tmp_path):
+    root, clips = mtat
+    cbr = next(c for c in clips if c.kind == "truncated_cbr")
+    # the scan alone cannot tell: the clip decodes, and scores like the best log-drum clips
+    loose = build_dataset(root, tmp_path / "loose", top=1, audio="none", workers=1,
+                          progress=False, tolerance=10.0)
+    assert loose["wrong_duration"] == 0
+    assert [r["clip_id"] for r in read_csv(tmp_path / "loose" / "training_metadata.csv")] == [cbr.clip_id]
+    # with the default tolerance its length gives it away: excluded, with the reason
+    s = build_dataset(root, tmp_path / "ds", top=100, audio="none", workers=1, progress=False)
+    rows = read_csv(tmp_path / "ds" / "training_metadata.csv")
+    assert cbr.clip_id not in {r["clip_id"] for r in rows}
+    assert s["expected_duration"] == pytest.approx(9.55, abs=0.1)
+    assert s["expected_duration_source"] == "the corpus median" and s["duration_tolerance"] == 0.1
+    (entry,) = s["wrong_duration_clips"]
+    assert entry["clip_id"] == cbr.clip_id and entry["mtat_path"] == cbr.mp3_path
+    assert entry["duration"] == pytest.approx(3.85, abs=0.01)
+    assert entry["error"].startswith(f"duration: 3.85 s, expected {s['expected_duration']:.2f} s +/- 10%")
+    assert json.loads((tmp_path / "ds" / "summary.json").read_text())["wrong_duration_clips"] == [entry]
+    # a given expected length wins over the median: at MTAT's 29.1 s every fixture clip is off
+    s = build_dataset(root, tmp_path / "mtat_len", top=100, audio="none", workers=1,
+                      progress=False, expected_duration=29.1)
+    assert s["selected"] == 0 and s["wrong_duration"] == len(clips) - 3
+    assert s["expected_duration_source"] == "--expected-duration"
+    # nothing was scanned twice for that: the scan rows are the raw per-file results
+    assert all(not r["error"] or "duration" not in r["error"]
+               for r in read_csv(tmp_path / "ds" / "scan_results.csv"))
+
+
+@pytest.mark.parametrize("bad", [["--expected-duration", "0"], ["--tolerance", "-0.1"]])
+def test_build_dataset_refuses_an_impossible_duration_check(tmp_path, bad):
+    proc = run_cli("build-dataset", "--mtat", tmp_path, "--out", tmp_path / "o", *bad, check=2)
+    assert "must be" in proc.stderr
 
 
 def test_full_ranking_and_score_match_the_library(mtat, tmp_path):
     root, clips = mtat
     s = build_dataset(root, tmp_path / "all", top=100, audio="none", workers=1, progress=False)
     rows = read_csv(tmp_path / "all" / "training_metadata.csv")
-    assert s["selected"] == len(rows) == len(clips) - 3  # every decodable clip, broken ones never
+    assert s["selected"] == len(rows) == len(clips) - len(BROKEN)  # broken clips never
     kinds = _kinds(clips)
     ranked = [kinds[r["clip_id"]] for r in rows]
     n_ld = ranked.count("log_drums")

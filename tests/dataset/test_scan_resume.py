@@ -39,7 +39,7 @@ def test_scan_cli_gives_every_file_a_row_and_carries_on_after_bad_ones(mtat, tmp
 
 @pytest.fixture(scope="module")
 def many_files(mtat, tmp_path_factory):
-    """72 files (18 of them broken)."""
+    """78 files (24 of them broken)."""
     root, _ = mtat
     d = tmp_path_factory.mktemp("many")
     return d, link_tree(root, d, copies=6)

@@ -1,6 +1,7 @@
 """validate: finds exactly the broken files, exit code 0 only when nothing is broken."""
 
 import csv
+import re
 import shutil
 
 import numpy as np
@@ -10,7 +11,7 @@ from logdrum import synth
 from logdrum.dataset import build_dataset
 from logdrum.validate_dataset import validate
 
-from mtat_fixture import SR, run_cli
+from mtat_fixture import BROKEN, SR, run_cli
 
 
 def _problems(stdout):
@@ -20,10 +21,38 @@ def _problems(stdout):
 def test_validate_mtat_root_finds_exactly_the_broken_clips(mtat):
     root, clips = mtat
     proc = run_cli("validate", root, "--workers", 2, check=1)
-    expected = {c.mp3_path: c.kind
-                for c in clips if c.kind in ("empty", "truncated", "missing")}
+    expected = {c.mp3_path: BROKEN[c.kind] for c in clips if c.kind in BROKEN}
     assert _problems(proc.stdout) == expected
-    assert f"Broken files: 3 / {len(clips)}" in proc.stdout
+    assert f"Broken files: {len(BROKEN)} / {len(clips)}" in proc.stdout
+
+
+def test_validate_a_dataset_flags_a_clip_of_the_wrong_length(mtat, tmp_path):
+    # A dataset built before build-dataset checked lengths: a truncated CBR mp3 got in, and its
+    # row's duration is the (short) decoded length, so comparing with the row finds nothing.
+    root, clips = mtat
+    cbr = next(c for c in clips if c.kind == "truncated_cbr")
+    out = tmp_path / "ds"
+    build_dataset(root, out, top=5, audio="copy", workers=1, progress=False)
+    rows = list(csv.DictReader(open(out / "training_metadata.csv")))
+    victim = rows[0]["file_path"]
+    shutil.copyfile(root / cbr.mp3_path, out / victim)
+    rows[0]["duration"] = f"{sf.info(out / victim).frames / SR:.6g}"
+    with open(out / "training_metadata.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    proc = run_cli("validate", out, "--workers", 1, check=1)
+    assert _problems(proc.stdout) == {victim: "duration"}
+    assert re.search(r"expected 9\.\d\d s \+/- 10% \(build-dataset's, summary.json\)", proc.stdout)
+    # without summary.json the expected length is the median of the clips
+    (out / "summary.json").unlink()
+    broken = validate(out, workers=1, progress=False)
+    assert [(b["path"], b["problem"]) for b in broken] == [(victim, "duration")]
+    assert "(the median)" in broken[0]["detail"]
+    # or the one given: then the victim is the only clip of the right length
+    broken = validate(out, expected_duration=3.85, workers=1, progress=False)
+    assert {b["path"]: b["problem"] for b in broken} == {
+        r["file_path"]: "duration" for r in rows if r["file_path"] != victim}
 
 
 def test_validate_a_built_dataset_then_break_it(mtat, tmp_path):
