@@ -2,6 +2,10 @@
 
 Levels follow SEED.md's "Operational Alerts": INFO (green, no action), WARNING (yellow,
 monitor closely), CRITICAL (red, immediate intervention; the run stops).
+
+``alerts.jsonl`` exists from the start of a run (rank 0 creates it empty), so a run without
+alerts leaves an empty file: the evaluation reads that as "no alerts" (stability PASS), while a
+missing file means "unknown" (MISSING).
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ class AlertLog:
     Parameters
     ----------
     path : str or Path or None
-        The ``alerts.jsonl`` file; created on the first alert. ``None`` records nothing (the
-        non-zero ranks of a multi-GPU run: rank 0 records every alert once).
+        The ``alerts.jsonl`` file; created empty here if it does not exist, never truncated (a
+        resumed run appends to it). ``None`` records nothing and creates nothing (the non-zero
+        ranks of a multi-GPU run: rank 0 records every alert once).
     notifier : musicgen_ft.notify.Notifier, optional
         Also delivers each alert (webhook or command) without blocking.
     """
@@ -33,6 +38,18 @@ class AlertLog:
         self.path = None if path is None else Path(path)
         self.count = 0
         self.notifier = notifier
+        self.create()
+
+    def create(self):
+        """Create an empty ``alerts.jsonl`` unless it exists; an existing one is left as it is."""
+        if self.path is None:
+            return
+        try:
+            # O_APPEND without O_TRUNC: a resumed run's earlier alerts stay
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+        except OSError as exc:
+            # not fatal here: the run dir's own checks (checkpoints) report a real disk problem
+            log.error("could not create %s: %s", self.path, exc)
 
     def emit(self, level, code, message, **details):
         """Record one alert.

@@ -176,6 +176,10 @@ def test_report_and_plots(demo):
     decision = json.loads((rep / "decision.json").read_text())
     assert decision["verdict"] in md and len(md) > 500
     assert {r["criterion"] for r in decision["reasons"]} >= {"authenticity", "validation loss", "cost", "stability"}
+    # the trainer creates alerts.jsonl at the start: the kill drill's restart may WARN, but the
+    # alerts are known ("no alerts"), never MISSING
+    assert (out / "run" / "alerts.jsonl").is_file()
+    assert "MISSING" not in {r["status"] for r in decision["reasons"] if r["criterion"] == "stability"}
     auth = json.loads((rep / "authenticity.json").read_text())
     assert len(auth["fine-tuned"]["clips"]) == len(auth["baseline"]["clips"]) == summary["size"]["samples"]
     assert decision["authenticity"]["fine-tuned"]["rate"] == summary["report"]["authenticity"]["fine-tuned"]

@@ -82,6 +82,17 @@ def test_alert_log_writes_levels(tmp_path):
     assert log.count == 2
 
 
+def test_alert_log_is_created_empty_and_never_truncated(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    AlertLog(None).emit("WARNING", "high_loss", "loss 11")     # ranks > 0: nothing on disk
+    assert not path.exists()
+    AlertLog(path)                                              # a run starts: empty file
+    assert path.is_file() and path.read_text() == "" and read_alerts(path) == []
+    AlertLog(path).emit("WARNING", "high_loss", "loss 11", step=3)
+    AlertLog(path)                                              # a resumed run keeps the old alerts
+    assert [(r["code"], r["step"]) for r in read_alerts(path)] == [("high_loss", 3)]
+
+
 class Clock:
     """A clock the test advances by hand (the tracker's only input besides the file)."""
 

@@ -40,6 +40,20 @@ def test_run_learns(finished_run):
     assert {f"loss_per_codebook_cb{k}" for k in range(4)} <= set(records[0])
 
 
+def test_a_clean_run_leaves_an_empty_alerts_log_and_stability_passes(finished_run):
+    from evaluation.report import decide_run
+    from evaluation.run_reader import read_run
+
+    run, _ = finished_run
+    # created when the run started, empty because nothing went wrong
+    assert (run / "alerts.jsonl").is_file() and (run / "alerts.jsonl").read_text() == ""
+    record = read_run(run)
+    assert record.alerts == ()                          # "no alerts", not "no log" (None)
+    stability = [r for r in decide_run(record).reasons if r.criterion == "stability"]
+    assert "MISSING" not in {r.status for r in stability}
+    assert [r.status for r in stability if "alert" in r.message] == ["PASS"]
+
+
 def test_every_checkpoint_kind_exists(finished_run):
     ckpt = finished_run[0] / "checkpoints"
     names = sorted(p.name for p in ckpt.iterdir())
