@@ -49,40 +49,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "run_demo", "DemoSize", "FULL", "QUICK", "MTAT_TAGS", "write_mtat_corpus",
-           "write_annotations", "DemoError"]
+from logdrum.mtat import MTAT_TAGS, write_annotations
+
+__all__ = ["main", "run_demo", "DemoSize", "FULL", "QUICK", "write_mtat_corpus", "DemoError"]
 
 MARKER = ".musicgen_ft_demo"       # marks a folder this demo made (and may wipe on the next run)
 MTAT_SR = 16000
 FOLDERS = "0123456789abcdef"
-
-#: The 188 MagnaTagATune tag columns, in the usual header order.
-MTAT_TAGS = (
-    "no voice", "singer", "duet", "plucking", "hard rock", "world", "bongos", "harpsichord",
-    "female singing", "clasical", "sitar", "chorus", "female opera", "male vocal", "vocals",
-    "clarinet", "heavy", "silence", "beats", "men", "woodwind", "funky", "no strings", "chimes",
-    "foreign", "no piano", "horns", "classical", "female", "no voices", "soft rock", "eerie",
-    "spacey", "jazz", "guitar", "quiet", "no beat", "banjo", "electric", "solo", "violins",
-    "folk", "female voice", "wind", "happy", "ambient", "new age", "synth", "funk",
-    "no singing", "middle eastern", "trumpet", "percussion", "drum", "airy", "voice",
-    "repetitive", "birds", "space", "strings", "bass", "harpsicord", "medieval", "male voice",
-    "girl", "keyboard", "acoustic", "loud", "classic", "string", "drums", "electronic",
-    "not classical", "chanting", "no violin", "not rock", "no guitar", "organ", "no vocal",
-    "talking", "choral", "weird", "opera", "soprano", "fast", "acoustic guitar",
-    "electric guitar", "male singer", "man singing", "classical guitar", "country", "violin",
-    "electro", "reggae", "tribal", "dark", "male opera", "no vocals", "irish", "electronica",
-    "horn", "operatic", "arabic", "lol", "low", "instrumental", "trance", "chant", "strange",
-    "drone", "synthesizer", "heavy metal", "modern", "disco", "bells", "man", "deep",
-    "fast beat", "industrial", "hard", "harp", "no flute", "jungle", "pop", "lute",
-    "female vocal", "oboe", "mellow", "orchestral", "viola", "light", "echo", "piano", "celtic",
-    "male vocals", "orchestra", "eastern", "old", "flutes", "punk", "spanish", "sad", "sax",
-    "slow", "male", "blues", "vocal", "indian", "no singer", "scary", "india", "woman",
-    "woman singing", "rock", "dance", "piano solo", "guitars", "no drums", "jazzy", "singing",
-    "cello", "calm", "female vocals", "voices", "different", "techno", "clapping", "house",
-    "monks", "flute", "not opera", "not english", "oriental", "beat", "upbeat", "soft", "noise",
-    "choir", "female singer", "rap", "metal", "hip hop", "quick", "water", "baroque", "women",
-    "fiddle", "english",
-)
 
 # Tags of the clips WITH log drums: mixed, some plainly misleading (audio must win).
 _LOG_DRUM_TAGS = [
@@ -186,24 +159,6 @@ def _other_clip(i, seconds, sr):
     ]
     name, make = kinds[i % len(kinds)]
     return name, make()
-
-
-def write_annotations(path, clips, tag_names=None):
-    """Write an MTAT ``annotations_final.csv``: tab-separated, every field double-quoted.
-
-    ``clips`` holds ``(clip_id, mp3_path, tags)``; the header is ``clip_id``, the tag columns
-    (default :data:`MTAT_TAGS`), ``mp3_path``, as in the real file (and in
-    ``tests/dataset/mtat_fixture.py``).
-    """
-    tag_names = MTAT_TAGS if tag_names is None else tuple(tag_names)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-        w.writerow(["clip_id", *tag_names, "mp3_path"])
-        for clip_id, mp3_path, tags in clips:
-            unknown = set(tags) - set(tag_names)
-            if unknown:
-                raise ValueError(f"{clip_id}: not MTAT tags: {sorted(unknown)}")
-            w.writerow([clip_id, *("1" if t in tags else "0" for t in tag_names), mp3_path])
 
 
 def write_mtat_corpus(root, size, *, sr=MTAT_SR):

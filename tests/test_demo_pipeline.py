@@ -17,7 +17,6 @@ import pytest
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
-MTAT_TAGS = (REPO / "tests" / "dataset" / "mtat_tags.txt").read_text().splitlines()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -74,16 +73,16 @@ def test_ends_with_the_decision_and_says_what_it_means(demo):
 
 
 def test_corpus_is_in_the_real_mtat_layout(demo):
-    from logdrum.mtat import read_annotations
+    from logdrum.mtat import MTAT_TAGS, read_annotations
 
     out, _, summary = demo
     root = out / "mtat"
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == list("0123456789abcdef")
     text = (root / "annotations_final.csv").read_text(encoding="utf-8")
     header = [h.strip('"') for h in text.splitlines()[0].split("\t")]
-    assert header == ["clip_id", *MTAT_TAGS, "mp3_path"]
+    assert header == ["clip_id", *MTAT_TAGS, "mp3_path"]      # every field quoted
     clips, tags = read_annotations(root / "annotations_final.csv")
-    assert tags == MTAT_TAGS and len(clips) == summary["corpus"]["clips"]
+    assert tags == list(MTAT_TAGS) and len(clips) == summary["corpus"]["clips"]
     playable = 0
     for c in clips:
         path = root / c.mp3_path

@@ -2,7 +2,8 @@
 
 Real layout (see ``shared/mtat/README.md``): folders ``0``-``9``, ``a``-``f`` of 16 kHz mono MP3
 clips, and a tab-separated ``annotations_final.csv`` with ``clip_id``, the 188 binary tag
-columns (header order as in ``mtat_tags.txt``) and ``mp3_path``, every field double-quoted.
+columns (header order :data:`logdrum.mtat.MTAT_TAGS`) and ``mp3_path``, every field
+double-quoted, written by :func:`logdrum.mtat.write_annotations`.
 Our clips are ~9.5 s instead of 29.1 s to keep the suite fast.
 
 Clips with log drums (amapiano-style grooves) carry mixed or even unfavourable tags; clips
@@ -25,9 +26,9 @@ import numpy as np
 import soundfile as sf
 
 from logdrum import synth
+from logdrum.mtat import MTAT_TAGS, write_annotations
 
 HERE = Path(__file__).parent
-MTAT_TAGS = HERE.joinpath("mtat_tags.txt").read_text().splitlines()
 REPO = HERE.parents[1]
 SR = 16000
 FOLDERS = "0123456789abcdef"
@@ -89,11 +90,7 @@ def build_mtat_tree(root: Path):
             data = path.read_bytes()
             path.write_bytes(data[: len(data) * 2 // 5])
         clips.append(FixtureClip(str(2 * i + 2), rel, tuple(tags), kind))
-    with open(root / "annotations_final.csv", "w", newline="") as fh:
-        w = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-        w.writerow(["clip_id", *MTAT_TAGS, "mp3_path"])
-        for c in clips:
-            w.writerow([c.clip_id, *("1" if t in c.tags else "0" for t in MTAT_TAGS), c.mp3_path])
+    write_annotations(root / "annotations_final.csv", clips)
     return clips
 
 

@@ -1,6 +1,5 @@
 """The proxy score and the MTAT tag prior: weights only from real MTAT tags, bounds, monotonicity."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,21 +8,12 @@ from hypothesis import strategies as st
 
 import logdrum
 from logdrum import synth
+from logdrum.mtat import MTAT_TAGS
 from logdrum.score import TAG_WEIGHT, audio_evidence, beat_share, combine_scores
 from logdrum.tags import TAG_GROUPS, join_tags, split_tags, tag_prior
 
-HERE = Path(__file__).parent
-MTAT_TAGS = HERE.joinpath("mtat_tags.txt").read_text().splitlines()
 POSITIVE = [t for w, tags in TAG_GROUPS if w > 0 for t in tags]
 NEGATIVE = [t for w, tags in TAG_GROUPS if w < 0 for t in tags]
-
-
-def test_bundled_tag_list_is_the_shared_one():
-    shared = HERE.parents[2] / "shared" / "mtat" / "tags.txt"
-    if not shared.exists():
-        pytest.skip("no shared MTAT reference beside the checkout")
-    assert shared.read_text().splitlines() == MTAT_TAGS
-    assert len(MTAT_TAGS) == 188
 
 
 def test_prior_uses_only_mtat_tags_each_once():
