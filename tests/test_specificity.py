@@ -20,10 +20,13 @@ def rock(seed):
     bpm = rng.uniform(90, 140)
     beat = 60.0 / bpm
     x = np.zeros(int(DUR * SR))
-    for t in np.arange(0.0, DUR - 0.5, beat):
-        synth.place(x, synth.kick(SR, tau=0.06, click=True), t, SR, -2.0) if int(t / beat) % 2 == 0 else \
-            synth.place(x, synth.noise(SR, 0.15, level_db=-8.0, seed=int(t * 100)) * np.exp(-np.arange(int(0.15 * SR)) / (0.04 * SR)), t, SR)
-        synth.place(x, synth.hat(SR, seed=int(t * 7)), t + beat / 2, SR)
+    snare_env = np.exp(-np.arange(int(0.15 * SR)) / (0.04 * SR))
+    for i, t in enumerate(np.arange(0.0, DUR - 0.5, beat)):
+        if i % 2 == 0:
+            synth.place(x, synth.kick(SR, tau=0.06, click=True), t, SR, -2.0)
+        else:  # snare: a noise burst
+            synth.place(x, synth.noise(SR, 0.15, level_db=-8.0, seed=i) * snare_env, t, SR)
+        synth.place(x, synth.hat(SR, seed=i), t + beat / 2, SR)
     # a tom fill at the end of every other bar: woody, pitched, in the band
     for bar in _bar_times(bpm)[1::2]:
         for k, f in enumerate((110.0, 90.0, 75.0)):
