@@ -21,7 +21,6 @@ the same inputs give byte-identical ``report.md`` and ``decision.json``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
 

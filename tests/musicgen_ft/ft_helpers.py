@@ -113,3 +113,18 @@ def refusing_writes(folder):
             run_quiet("umount", str(folder))
     else:
         pytest.skip("no way to make a directory refuse writes for this user here")
+
+
+def train_steps(run_dir):
+    """Optimizer steps logged so far in ``metrics.jsonl`` (a torn line is skipped)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    steps = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("kind") == "train":
+                steps.append(rec["step"])
+    return steps

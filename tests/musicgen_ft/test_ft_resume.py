@@ -17,7 +17,7 @@ import torch
 from musicgen_ft.alerts import read_alerts
 from musicgen_ft.checkpoint import PAUSE_ENV, load_checkpoint
 
-from ft_helpers import make_dataset, run_training, start_training, tiny_config
+from ft_helpers import make_dataset, run_training, start_training, tiny_config, train_steps
 
 # 10 train segments (5 clips x 2), batch 2, accumulation 2: 5 micro-batches, 3 optimizer steps
 # per epoch, 12 steps in all; last.ckpt every 2 steps (steps 2, 4, 8, 10 are mid-epoch) and
@@ -62,20 +62,14 @@ def assert_same_final_state(run_dir, reference):
 
 def wait_for_step(proc, run_dir, step, timeout=90):
     """Poll metrics.jsonl until a train record with ``step`` or later appears."""
-    path = run_dir / "metrics.jsonl"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"run ended (rc {proc.returncode}) before step {step}:\n"
                                  + proc.stdout.read())
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if rec["kind"] == "train" and rec["step"] >= step:
-                    return rec["step"]
+        reached = [s for s in train_steps(run_dir) if s >= step]
+        if reached:
+            return reached[0]
         time.sleep(0.005)
     raise AssertionError(f"no step {step} within {timeout} s")
 

@@ -98,16 +98,4 @@ def wait_for(predicate, timeout, what, proc=None, every=0.01):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def train_steps(run_dir):
-    """Optimizer steps logged so far in ``metrics.jsonl`` (a torn line is skipped)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    steps = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if rec.get("kind") == "train":
-                steps.append(rec["step"])
-    return steps
+train_steps = ft.train_steps
