@@ -23,53 +23,11 @@ from collections import Counter
 from multiprocessing import Pool
 
 import numpy as np
-import soundfile as sf
 from tqdm import tqdm
 
 import logdrum
-from logdrum.audio_io import AUDIO_EXTENSIONS
-
-EXTENSIONS = tuple(AUDIO_EXTENSIONS) + (".opus", ".oga")
-
-
-def find_audio(root):
-    """All audio files under ``root`` (symbolic links followed), sorted.
-
-    Parameters
-    ----------
-    root : str
-
-    Returns
-    -------
-    list of str
-    """
-    found = []
-    for dirpath, _, names in os.walk(root, followlinks=True):
-        found += [os.path.join(dirpath, n) for n in names if n.lower().endswith(EXTENSIONS)]
-    return sorted(found)
-
-
-def wilson(k, n, z=1.96):
-    """95 % Wilson score interval of a proportion ``k / n``.
-
-    Parameters
-    ----------
-    k, n : int
-        Successes and trials.
-    z : float
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        ``(nan, nan)`` when ``n == 0``.
-    """
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
-
+from evaluation.stats import wilson_interval
+from logdrum.io.audio import AudioReadError, find_audio_files, load_audio
 
 def analyze_file(job):
     """Analyse one file, clip by clip, at every clip length.
@@ -89,10 +47,9 @@ def analyze_file(job):
     path, clip_seconds, config = job
     out = {"path": path, "duration_s": 0.0, "error": None, "clips": {}}
     try:
-        audio, sr = sf.read(path, dtype="float32", always_2d=True)
-        audio = np.ascontiguousarray(audio.T)
-    except Exception as exc:  # any decoder failure: skip the file, count it
-        out["error"] = f"{type(exc).__name__}: {exc}"
+        audio, sr = load_audio(path)
+    except AudioReadError as exc:  # any decoder failure: skip the file, count it
+        out["error"] = str(exc)
         return out
     out["duration_s"] = audio.shape[1] / sr
     for secs in clip_seconds:
@@ -130,7 +87,7 @@ def report(results, secs, top=8, root=""):
     clips = [c for r in tracks for c in r["clips"][secs]]
     fired = sum(c["holds"] for c in clips)
     tracks_fired = sum(any(c["holds"] for c in r["clips"][secs]) for r in tracks)
-    lo, hi = wilson(fired, len(clips))
+    lo, hi = wilson_interval(fired, len(clips)) if clips else (float("nan"), float("nan"))
     n_ev = np.array([len(c["events"]) for c in clips])
     hist = Counter(np.minimum(n_ev, 10).tolist())
     print(f"\n=== {secs:g} s clips ===")
@@ -185,7 +142,7 @@ def run(root, clip_seconds=(10.0, 30.0), config=None, workers=2):
     ok, failed : list of dict
         Per-file results of :func:`analyze_file`, split by whether the file decoded.
     """
-    paths = find_audio(root)
+    paths = find_audio_files([root], follow_links=True)
     jobs = [(p, tuple(clip_seconds), config) for p in paths]
     with Pool(min(max(workers, 1), 2)) as pool:
         results = list(tqdm(pool.imap_unordered(analyze_file, jobs), total=len(jobs), unit="file"))

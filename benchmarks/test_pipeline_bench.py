@@ -39,7 +39,7 @@ def mp3_folder(tmp_path_factory):
 
 
 def test_scan_files_decode_included(benchmark, realtime, mp3_folder, tmp_path):
-    from logdrum.scan import scan
+    from logdrum.dataset.scan import scan
 
     runs = itertools.count()
 

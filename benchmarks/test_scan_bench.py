@@ -13,9 +13,9 @@ import pytest
 import soundfile as sf
 
 from logdrum import synth
-from logdrum.audio_io import load_audio
-from logdrum.batch import run_batch
-from logdrum.scan import SCAN_FIELDS, score_file
+from logdrum.io.audio import load_audio
+from logdrum.dataset.batch import run_batch
+from logdrum.dataset.scan import SCAN_FIELDS, score_file
 
 SR = 16000
 MTAT_CLIPS = 25863

@@ -135,20 +135,13 @@ def validate(clips, *, confidence=0.95):
 
 
 def audio_files(directory, *, recursive=False):
-    """Sorted audio files (:data:`logdrum.audio_io.AUDIO_EXTENSIONS`, any case) in a folder."""
-    from logdrum.audio_io import AUDIO_EXTENSIONS
+    """Sorted audio files in a folder (:func:`logdrum.io.audio.find_audio_files`)."""
+    from logdrum.io.audio import find_audio_files
 
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise ValueError(f"{directory}: not a directory")
-    found = []
-    if recursive:
-        for root, _dirs, files in os.walk(directory):
-            found += [os.path.join(root, f) for f in files]
-    else:
-        found = [os.path.join(directory, f) for f in os.listdir(directory)]
-    return sorted(p for p in found
-                  if os.path.splitext(p)[1].lower() in AUDIO_EXTENSIONS and not os.path.isdir(p))
+    return find_audio_files([directory], recursive=recursive)
 
 
 def _to_numpy(x):
@@ -198,7 +191,7 @@ def collect_clips(clips_or_dir, sr=None, *, recursive=False):
 
 
 def _evaluate_one(name, source, sr, detector):
-    from logdrum.audio_io import AudioReadError, load_audio
+    from logdrum.io.audio import AudioReadError, load_audio
 
     try:
         if isinstance(source, str):

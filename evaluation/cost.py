@@ -8,22 +8,18 @@ Conventions
   Both are reported.
 - The projection to the planned end continues at the run's own burn rate (``cost / elapsed``),
   or at the spot rate before any time has elapsed.
-- The seed's defaults: $0.39/h spot, $600 budget with a warning at 80%, 8 weeks (1344 h) planned,
-  the decision at week 5 (840 h).
+- The defaults are the project's (:mod:`evaluation.criteria`): $0.39/h spot, $600 budget with a
+  warning at 80%, 8 weeks (1344 h) planned, the decision at week 5 (840 h).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SPOT_RATE_PER_HOUR", "BUDGET", "BUDGET_WARNING_FRACTION", "PLANNED_HOURS",
-           "DECISION_HOURS", "CostReport", "validate", "cost_report", "seed_projection"]
+from .criteria import BUDGET_USD, BUDGET_WARNING_FRACTION, PLANNED_HOURS, SPOT_RATE_USD_PER_HOUR
+from .run_folder import BUDGET_KEY, SPOT_RATE_KEY
 
-SPOT_RATE_PER_HOUR = 0.39
-BUDGET = 600.0
-BUDGET_WARNING_FRACTION = 0.8
-PLANNED_HOURS = 8 * 168.0
-DECISION_HOURS = 5 * 168.0
+__all__ = ["CostReport", "validate", "cost_report", "seed_projection"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,7 @@ class CostReport:
         return "\n".join(lines)
 
 
-def seed_projection(spot_rate=SPOT_RATE_PER_HOUR, budget=BUDGET, planned_hours=PLANNED_HOURS):
+def seed_projection(spot_rate=SPOT_RATE_USD_PER_HOUR, budget=BUDGET_USD, planned_hours=PLANNED_HOURS):
     """The seed's week-by-week table: ``[(week, hours, cost, fraction of budget)]``."""
     weeks = int(round(planned_hours / 168.0))
     return [(w, 168.0 * w, 168.0 * w * spot_rate, 168.0 * w * spot_rate / budget)
@@ -125,7 +121,8 @@ def cost_report(state_or_run, *, spot_rate=None, budget=None,
     state_or_run : dict or RunRecord
         The ``orchestrator_state.json`` object, or a :class:`~evaluation.run_reader.RunRecord`.
     spot_rate, budget : float, optional
-        Override; else the state's ``spot_rate_per_hour`` / ``budget``, else the seed's defaults.
+        Override; else the state's ``spot_rate_usd_per_hour`` / ``budget_usd``, else the defaults of
+        :mod:`evaluation.criteria`.
     warning_fraction : float
         Share of the budget at which the status turns to WARNING.
     planned_hours : float
@@ -145,9 +142,9 @@ def cost_report(state_or_run, *, spot_rate=None, budget=None,
     if state is None:
         raise ValueError("no orchestrator state: cannot compute cost")
     if spot_rate is None:
-        spot_rate = float(state.get("spot_rate_per_hour") or SPOT_RATE_PER_HOUR)
+        spot_rate = float(state.get(SPOT_RATE_KEY) or SPOT_RATE_USD_PER_HOUR)
     if budget is None:
-        budget = float(state.get("budget") or BUDGET)
+        budget = float(state.get(BUDGET_KEY) or BUDGET_USD)
     elapsed = state.get("elapsed_time")
     elapsed_hours = None if elapsed is None else float(elapsed) / 3600.0
     validate(elapsed_hours=elapsed_hours, spot_rate=spot_rate, budget=budget,

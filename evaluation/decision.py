@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .cost import BUDGET, BUDGET_WARNING_FRACTION
+from .criteria import (BUDGET_USD, BUDGET_WARNING_FRACTION, MAX_RESTARTS_PER_DAY, MAX_VAL_LOSS,
+                       MIN_AUTHENTICITY)
 
 __all__ = ["Thresholds", "Reason", "Decision", "validate", "go_no_go", "GO", "CONDITIONAL_GO",
            "NO_GO", "STATUSES"]
@@ -53,11 +54,11 @@ class Thresholds:
         Verdict when nothing fails but an input is missing: CONDITIONAL-GO or NO-GO.
     """
 
-    min_authenticity: float = 0.35
-    max_val_loss: float = 3.5
-    budget: float = BUDGET
+    min_authenticity: float = MIN_AUTHENTICITY
+    max_val_loss: float = MAX_VAL_LOSS
+    budget: float = BUDGET_USD
     budget_warning_fraction: float = BUDGET_WARNING_FRACTION
-    max_restarts_per_day: float = 3.0
+    max_restarts_per_day: float = MAX_RESTARTS_PER_DAY
     warn_if_interval_below: bool = True
     on_missing: str = CONDITIONAL_GO
 

@@ -177,7 +177,7 @@ class FadResult:
 
 def embed(clips_or_dir, embedder, sr=None):
     """Embed every clip (inputs as for :func:`evaluation.authenticity.authenticity`)."""
-    from logdrum.audio_io import AudioReadError, load_audio
+    from logdrum.io.audio import AudioReadError, load_audio
 
     from .authenticity import _to_numpy, collect_clips
 

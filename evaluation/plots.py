@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from .criteria import BASELINE_BAND, DECISION_HOURS, MIN_AUTHENTICITY
+
 __all__ = ["plot_loss_curves", "plot_authenticity", "plot_cost", "plot_score_histograms"]
 
 _COLORS = {"baseline": "tab:gray", "fine-tuned": "tab:blue"}
@@ -62,7 +64,7 @@ def plot_loss_curves(run, path, *, max_val_loss=None):
     return _save(fig, path)
 
 
-def plot_authenticity(results, path, *, threshold=0.35, baseline_band=(0.10, 0.20)):
+def plot_authenticity(results, path, *, threshold=MIN_AUTHENTICITY, baseline_band=BASELINE_BAND):
     """Authenticity rates with their confidence intervals, the threshold and the seed's baseline band.
 
     Parameters
@@ -96,7 +98,7 @@ def plot_authenticity(results, path, *, threshold=0.35, baseline_band=(0.10, 0.2
     return _save(fig, path)
 
 
-def plot_cost(cost, path, *, decision_hours=840.0):
+def plot_cost(cost, path, *, decision_hours=DECISION_HOURS):
     """Spend against the budget line: the seed's projection, the run's position and its projection.
 
     Parameters

@@ -1,23 +1,10 @@
 """Read what a training run leaves on disk: state, metrics, alerts (TensorBoard as a fallback).
 
-Layout of ``RUN_DIR`` (written by ``musicgen_ft``; every file is optional here, and what is
-missing or malformed is listed in :attr:`RunRecord.problems` rather than guessed):
-
-``orchestrator_state.json``
-    One JSON object: ``elapsed_time`` (s), ``cost`` ($), ``epoch``, ``global_step``,
-    ``best_val_loss``, ``restarts``, ``alerts`` (count), and when present ``spot_rate_per_hour``
-    and ``budget``.
-``metrics.jsonl``
-    One JSON object per line with ``step`` and ``train_loss`` and/or ``val_loss``; optionally
-    ``epoch``, ``lr``. After a resume the steps since the last checkpoint appear twice; the later
-    line wins, because that is the run that continued.
-``alerts.jsonl``
-    One JSON object per line: ``level`` (INFO, WARNING, CRITICAL), ``message``, ``step``, ``time``.
-    ``WARN`` reads as WARNING, ``ERROR``/``FATAL`` as CRITICAL.
-``tensorboard/``
-    Event files (any sub-folders). Read only when ``metrics.jsonl`` is missing: scalar tags with
-    "loss" and one of "val"/"valid"/"eval" give ``val_loss``, other "loss" tags ``train_loss``,
-    "lr"/"learning_rate" give ``lr``.
+The files and their keys are described in :mod:`evaluation.run_folder`, the contract the
+training run writes to. Every file is optional here: what is missing or malformed is listed in
+:attr:`RunRecord.problems` rather than guessed. TensorBoard event files are read only when
+``metrics.jsonl`` is missing: scalar tags with "loss" and one of "val"/"valid"/"eval" give
+``val_loss``, other "loss" tags ``train_loss``, "lr"/"learning_rate" give ``lr``.
 """
 
 from __future__ import annotations
@@ -27,17 +14,10 @@ import math
 import os
 from dataclasses import dataclass, field
 
-__all__ = ["Alert", "RunRecord", "read_run", "validate", "STATE_FILE", "METRICS_FILE",
-           "ALERTS_FILE", "TENSORBOARD_DIR"]
+from .run_folder import (ALERTS_FILE, METRICS_FILE, STATE_FILE, TENSORBOARD_DIR, normalise_level,
+                         read_jsonl)
 
-STATE_FILE = "orchestrator_state.json"
-_STATE_ALIASES = {"budget": "budget_usd", "spot_rate_per_hour": "spot_rate_usd_per_hour"}
-METRICS_FILE = "metrics.jsonl"
-ALERTS_FILE = "alerts.jsonl"
-TENSORBOARD_DIR = "tensorboard"
-
-_LEVELS = {"INFO": "INFO", "WARNING": "WARNING", "WARN": "WARNING", "CRITICAL": "CRITICAL",
-           "ERROR": "CRITICAL", "FATAL": "CRITICAL"}
+__all__ = ["Alert", "RunRecord", "read_run", "validate"]
 
 
 @dataclass(frozen=True)
@@ -137,29 +117,9 @@ def validate(run_dir):
     return run_dir
 
 
-def _read_jsonl(path, problems):
-    rows = []
-    name = os.path.basename(path)
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                # a half-written last line after a kill is normal; say so, keep the rest
-                problems.append(f"{name} line {i}: not valid JSON, skipped")
-                continue
-            if not isinstance(obj, dict):
-                problems.append(f"{name} line {i}: not a JSON object, skipped")
-                continue
-            rows.append((i, obj))
-    return rows
-
-
 def _read_metrics(path, problems):
     out = []
-    for i, obj in _read_jsonl(path, problems):
+    for i, obj in read_jsonl(path, problems):
         try:
             obj["step"] = int(obj["step"])
         except (KeyError, TypeError, ValueError):
@@ -171,8 +131,8 @@ def _read_metrics(path, problems):
 
 def _read_alerts(path, problems):
     out = []
-    for i, obj in _read_jsonl(path, problems):
-        level = _LEVELS.get(str(obj.get("level", "")).upper())
+    for i, obj in read_jsonl(path, problems):
+        level = normalise_level(obj.get("level", ""))
         if level is None:
             problems.append(f"{ALERTS_FILE} line {i}: unknown level {obj.get('level')!r}, read as WARNING")
             level = "WARNING"
@@ -245,11 +205,6 @@ def read_run(run_dir):
             if not isinstance(state, dict):
                 problems.append(f"{STATE_FILE}: not a JSON object")
                 state = None
-            else:
-                # musicgen_ft writes the money keys with their unit in the name
-                for short, long in _STATE_ALIASES.items():
-                    if state.get(short) is None and state.get(long) is not None:
-                        state[short] = state[long]
         except (OSError, json.JSONDecodeError) as exc:
             problems.append(f"{STATE_FILE}: cannot read ({exc})")
     else:

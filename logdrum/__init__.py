@@ -6,10 +6,10 @@
 The package imports numpy, scipy and numba only (no torch, no matplotlib).
 """
 
-from .config import DEFAULT_CONFIG, DetectorConfig
-from .detector import analyze, detect_amapiano_log_drums
-from .result import REJECT_REASONS, Analysis, Candidate, Detection, LogDrumEvent
-from .score import amapiano_proxy_score
+from .core.config import DEFAULT_CONFIG, DetectorConfig
+from .core.detector import analyze, detect_amapiano_log_drums
+from .core.result import REJECT_REASONS, Analysis, Candidate, Detection, LogDrumEvent
+from .dataset.score import amapiano_proxy_score
 
 __version__ = "0.1.0"
 

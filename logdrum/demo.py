@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from . import synth
-from .detector import analyze
+from .core.detector import analyze
 
 __all__ = ["demo_clips", "run_demo"]
 
@@ -56,22 +56,8 @@ def run_demo(out_dir="demo_out", sr=SR, verbose=True):
             f"{a.score:6.2f} {len(a.events):6d}  {rej}  [{(time.perf_counter() - start) * 1e3:.0f} ms]")
     first = results["amapiano groove"]
     say("\nEvents in 'amapiano groove' (first 10):")
-    say(f"  {'onset_s':>8} {'f0_hz':>7} {'decay_ms':>8} {'glide':>6} {'peak_dbfs':>9} {'conf':>5}")
-    for e in first.events[:10]:
-        glide = f"{e.glide_ratio:6.2f}" if np.isfinite(e.glide_ratio) else f"{'-':>6}"
-        say(f"  {e.onset_s:8.3f} {e.f0_hz:7.1f} {e.decay_ms:8.0f} {glide} {e.peak_dbfs:9.1f} {e.confidence:5.2f}")
+    say(first.events_table(limit=10))
     path = plot_clips(panels[:4] + panels[4:7], os.path.join(out_dir, "detections.png"))
     say(f"\nFigure of envelopes and detections: {path}")
     say(f"Verdicts matching expectation: {len(panels) - wrong}/{len(panels)}")
     return results
-
-
-def _cmd_demo(args) -> int:
-    results = run_demo(args.out)
-    return 0 if results else 1
-
-
-def register(subparsers):
-    p = subparsers.add_parser("demo", help="run the main job on built-in synthetic audio")
-    p.add_argument("--out", default="demo_out", help="folder for the figure (default: demo_out)")
-    p.set_defaults(func=_cmd_demo)

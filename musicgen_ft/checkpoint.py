@@ -10,9 +10,10 @@ Files in ``<run_dir>/checkpoints/``:
   loss, plus ``best_model/``, the whole model as a transformers directory (``save_pretrained``)
   that ``MusicgenForConditionalGeneration.from_pretrained`` loads.
 
-Every file is written atomically: to a hidden temp file in the same folder, flushed and
-fsynced, then ``os.replace``-d over the old one (and the folder fsynced), so a kill during a
-save leaves the previous file whole. A save that fails (disk full, permission denied) removes
+Every file is written atomically (:mod:`logdrum.io.atomic`): to a hidden temp file in the same
+folder, flushed and fsynced, then ``os.replace``-d over the old one (and the folder fsynced), so
+a kill during a save leaves the previous file whole; the temp files and folders a kill leaves
+behind are removed when the next run opens the folder. A save that fails (disk full, permission denied) removes
 its temp file, leaves the previous checkpoint untouched and raises :class:`SaveError`.
 """
 
@@ -27,6 +28,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from logdrum.io.atomic import atomic_write, fsync_dir, is_temp_name, remove_path, temp_name
 
 FORMAT = 1
 TRAIN_KEYS = ("format", "model", "optimizer", "scheduler", "epoch", "batch_in_epoch",
@@ -64,43 +67,20 @@ class _PausingWriter(io.RawIOBase):
         self.f.flush()
 
 
-def _fsync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_save(obj, path):
-    """``torch.save`` to ``path`` atomically.
+    """``torch.save`` to ``path`` atomically (:func:`logdrum.io.atomic.atomic_write`).
 
     Raises
     ------
     SaveError
         When anything goes wrong; the temp file is removed and ``path`` is untouched.
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
     try:
-        with open(tmp, "wb") as f:
+        with atomic_write(path, "wb") as f:
             torch.save(obj, _PausingWriter(f, pause) if pause > 0 else f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:   # torch reports write failures as RuntimeError
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         raise SaveError(f"could not write {path}: {exc}") from exc
-    _fsync_dir(path.parent)
 
 
 def capture_rng():
@@ -188,8 +168,9 @@ class CheckpointManager:
         self.keep_last = keep_last
         self.last_step = None       # global step of the newest good last.ckpt, for diagnostics
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stale in self.folder.glob(".*.tmp"):   # left by a kill during a save
-            stale.unlink(missing_ok=True)
+        for stale in self.folder.iterdir():   # files and export folders a killed save left
+            if is_temp_name(stale.name):
+                remove_path(stale)
 
     @property
     def last(self):
@@ -249,10 +230,10 @@ class CheckpointManager:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()   # a bar per save clutters the training log
-        tmp = self.folder / ".best_model.tmp"
+        tmp = temp_name(self.best_export)
         old = self.folder / "best_model.old"
         try:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_path(tmp)
             model.save_pretrained(tmp)
             if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
                 tokenizer.save_pretrained(tmp)
@@ -260,9 +241,10 @@ class CheckpointManager:
             if self.best_export.exists():
                 os.replace(self.best_export, old)
             os.replace(tmp, self.best_export)
+            fsync_dir(self.folder)
             shutil.rmtree(old, ignore_errors=True)
         except (OSError, RuntimeError) as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_path(tmp)
             self.alerts.emit("CRITICAL", "save_failed", f"Export of best model failed: {exc}",
                              path=str(self.best_export))
             raise SaveError(str(exc)) from exc

@@ -3,7 +3,7 @@
 - ``training_metadata.csv`` (written by the dataset filter) has at least the columns
   ``clip_id, file_path, amapiano_proxy_score, tags, duration``; ``file_path`` is relative to
   the CSV's folder and ``tags`` is ``|``-separated (``electronic|techno|beat``).
-- Audio is read with soundfile, averaged to mono and resampled with soxr to the codec rate,
+- Audio is read with :func:`logdrum.io.audio.load_audio` as mono at the codec rate (soxr),
   then cut into fixed-length segments. A tail shorter than ``min_segment_seconds`` is dropped;
   a longer one is zero-padded and its padding frames are masked out of the loss.
 - Codes are computed once with the frozen EnCodec and cached on disk as int16, one ``.npz``
@@ -19,13 +19,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from logdrum.dataset.tags import split_tags
+from logdrum.io.atomic import atomic_write
+from logdrum.io.audio import load_audio
 
 from .model import delay_labels, encode_audio
 
@@ -77,7 +80,7 @@ def read_metadata(csv_path, prompt_template="{tags}"):
             if cid in seen:
                 raise ValueError(f"{csv_path}: duplicate clip_id {cid!r}")
             seen.add(cid)
-            tags = tuple(t.strip() for t in row["tags"].split("|") if t.strip())
+            tags = split_tags(row["tags"])
             prompt = prompt_template.format(tags=", ".join(tags))
             clips.append(Clip(cid, csv_path.parent / row["file_path"], tags, prompt))
     return clips
@@ -98,17 +101,11 @@ def split_clips(clips, val_fraction, seed):
     return train, val
 
 
-def load_audio(path, sr):
-    """Read an audio file as float32 mono at ``sr`` Hz (soundfile + soxr)."""
-    import soundfile as sf
-    import soxr
-
-    audio, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    mono = audio.mean(axis=1)
-    if file_sr != sr:
-        mono = soxr.resample(mono, file_sr, sr).astype(np.float32)
+def load_clip_audio(path, sr):
+    """A training clip as float32 mono at ``sr`` Hz; ``ValueError`` for NaN or Inf samples."""
+    mono, _ = load_audio(path, sr=sr, mono=True)
     if not np.all(np.isfinite(mono)):
-        raise ValueError("audio contains NaN or Inf")
+        raise ValueError(f"{path}: audio contains NaN or Inf")
     return mono
 
 
@@ -154,13 +151,8 @@ def _cache_name(clip):
 
 
 def _save_npz_atomic(path, **arrays):
-    # pid in the name: two runs sharing a cache folder never write the same temp file
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    with open(tmp, "wb") as f:
+    with atomic_write(path, "wb") as f:
         np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def cache_folder(cache_root, backend, fingerprint, segment_seconds, min_segment_seconds):
@@ -211,7 +203,7 @@ def encode_clips(clips, backend, folder, segment_seconds, min_segment_seconds,
             stats["cached"] += 1
         else:
             try:
-                audio = load_audio(clip.path, sr)
+                audio = load_clip_audio(clip.path, sr)
             except Exception as exc:   # libsndfile, soxr and OS errors all mean "skip this clip"
                 log.warning("Skipping clip %s: cannot decode %s (%s)", clip.clip_id, clip.path, exc)
                 stats["skipped"].append(clip.clip_id)

@@ -1,35 +1,28 @@
 """What stops a run, or may: stop requests, the monitor's halt, the budget, the week-5 milestone.
 
 - Stop requests: SIGTERM/SIGINT (:class:`musicgen_ft.train.StopSignals`) and a spot
-  interruption notice (:mod:`.spot`) share one flag, checked between optimizer steps; it is
+  interruption notice (:mod:`.ops.spot`) share one flag, checked between optimizer steps; it is
   also the idle watchdog's heartbeat.
 - A CRITICAL divergence-monitor alert halts the run: ``diagnostics/``, ``halt.json``, exit 3.
   While ``halt.json`` exists the run refuses to start.
-- The budget (:mod:`.cost`): ``last.ckpt``, exit 4; later starts stop at once.
-- The automatic week-5 decision (:mod:`.milestone`): NO-GO writes ``halt.json``, exit 6.
+- The budget (:mod:`.ops.cost_tracker`): ``last.ckpt``, exit 4; later starts stop at once.
+- The automatic week-5 decision (:mod:`.ops.milestone`): NO-GO writes ``halt.json``, exit 6.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 
 import torch
 
-from .cost import write_json_atomic
-from .model import set_train_mode
-from .train import EXIT_BUDGET, EXIT_HALTED, EXIT_NO_GO
+from evaluation.run_folder import HALT_FILE
+from logdrum.io.atomic import write_json_atomic
 
-HALT_FILE = "halt.json"
+from .exit_codes import ExitCode
+from .model import set_train_mode
+from .ops.halt import read_halt, write_halt
 
 log = logging.getLogger("musicgen_ft")
-
-
-def write_halt(run_dir, code, message, step):
-    """Write ``<run_dir>/halt.json``: a halted run refuses to start until it is deleted."""
-    write_json_atomic(run_dir / HALT_FILE, {"code": code, "message": message, "step": step,
-                                            "time": time.time()})
 
 
 class GuardsMixin:
@@ -65,16 +58,16 @@ class GuardsMixin:
     def _refuse_start(self):
         """An exit code when an earlier halt or the budget forbids starting, else None."""
         cfg = self.cfg
-        halt = self.run_dir / HALT_FILE
-        if halt.exists():
+        halted = read_halt(self.run_dir)
+        if halted is not None:
             log.critical("Run was halted earlier (%s). Inspect alerts.jsonl, then delete %s "
-                         "to continue.", json.loads(halt.read_text()).get("message"), halt)
-            return EXIT_HALTED
+                         "to continue.", halted, self.run_dir / HALT_FILE)
+            return ExitCode.HALTED
         if self.cost.over_budget():
             self.alerts.emit("CRITICAL", "budget_exhausted",
                              f"Budget exhausted before start: ${self.cost.cost:.2f} of "
                              f"${cfg.budget_usd:.2f}; raise budget_usd to continue")
-            return EXIT_BUDGET
+            return ExitCode.BUDGET
         return None
 
     # ---- after an optimizer step -------------------------------------------------------
@@ -90,7 +83,7 @@ class GuardsMixin:
                          f"Budget exhausted: ${self.cost.cost:.2f} of ${self.cfg.budget_usd:.2f} "
                          f"at step {step}; stopped with last.ckpt saved", step=step)
         self.cost.update(global_step=step, epoch=self.epoch, alerts=self.alerts.count)
-        return EXIT_BUDGET
+        return ExitCode.BUDGET
 
     def _milestone(self, step):
         """The automatic week-5 decision; an exit code on NO-GO, else None (training goes on)."""
@@ -110,7 +103,7 @@ class GuardsMixin:
         log.critical("Stopped at step %d: week-5 NO-GO. Abort report: %s; checkpoints kept in %s",
                      step, self.milestone.folder / "ABORT.md", self.ckpts.folder)
         self.cost.update(global_step=step, epoch=self.epoch, alerts=self.alerts.count)
-        return EXIT_NO_GO
+        return ExitCode.NO_GO
 
     def _halt(self, alert, step, group, start, per_cb, applied=False):
         """Stop on a CRITICAL monitor alert: diagnostics, ``halt.json``, exit code 3.
@@ -122,7 +115,7 @@ class GuardsMixin:
         if not applied:
             self.alerts.emit(level, code, message, step=step)
         if not self.dist.is_main:   # every rank saw the same loss; rank 0 writes the files
-            return EXIT_HALTED
+            return ExitCode.HALTED
         diag_dir = self.run_dir / "diagnostics"
         diag_dir.mkdir(exist_ok=True)
         diag = {"code": code, "message": message, "step": step, "epoch": self.epoch + 1,
@@ -137,4 +130,4 @@ class GuardsMixin:
         log.critical("Stopped at step %d (%s). Last good checkpoint: step %s. Diagnostics in %s",
                      step, code, diag["last_checkpoint_step"], diag_dir)
         self.cost.update(global_step=self.global_step, epoch=self.epoch, alerts=self.alerts.count)
-        return EXIT_HALTED
+        return ExitCode.HALTED

@@ -29,24 +29,26 @@ import time
 import numpy as np
 import torch
 
-from .alerts import AlertLog
+from .ops.alerts import AlertLog
+from evaluation.run_folder import ALERTS_FILE, CHECKPOINTS_DIR
+
 from .checkpoint import CheckpointManager, SaveError
-from .cost import CostTracker
+from .ops.cost_tracker import CostTracker
 from .data import epoch_batches, make_batch
 from .distributed import DistContext
-from .guards import HALT_FILE, GuardsMixin  # noqa: F401  (HALT_FILE: importable from here)
+from .exit_codes import ExitCode
+from .guards import GuardsMixin
 from .metrics import MetricsWriter, NoMetrics
-from .milestone import Milestone
+from .ops.milestone import Milestone
 from .model import build_model, lm_loss, set_train_mode, trainable_state
-from .notify import notifier_from_config
-from .oom import OOMBackoff, OutOfMemoryAtMinimum, is_oom, split_batch
+from .ops.notify import notifier_from_config
+from .ops.oom import OOMBackoff, OutOfMemoryAtMinimum, is_oom, split_batch
 from .optim import (apply_update, autocast_for, pick_device_precision,  # noqa: F401
                     warmup_cosine)
 from .startup import StartupMixin
 from .state import StateMixin
-from .train import EXIT_ERROR, EXIT_OK, EXIT_OOM, EXIT_SAVE_FAILED
-from .validation import ValidationMixin
-from .watchdog import Heartbeat
+from .val_loss import ValidationMixin
+from .ops.idle import Heartbeat
 
 # Test-only fault injection: make the loss NaN at this global step.
 NAN_ENV = "MUSICGEN_FT_TEST_NAN_AT_STEP"
@@ -74,7 +76,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         main = self.dist.is_main
         self.run_dir = cfg.run_path
         self.notifier = notifier_from_config(cfg) if main else None
-        self.alerts = AlertLog(self.run_dir / "alerts.jsonl" if main else None, self.notifier)
+        self.alerts = AlertLog(self.run_dir / ALERTS_FILE if main else None, self.notifier)
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,
                                 write=main)
         self.alerts.count = int(self.cost.state.get("alerts", 0))
@@ -110,10 +112,10 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         with self.heartbeat.keep_alive():
             self.backend = build_model(cfg.model, seed=cfg.seed)
             self.backend.model.to(self.device)
-        self.ckpts = CheckpointManager(self.run_dir / "checkpoints", self.alerts,
+        self.ckpts = CheckpointManager(self.run_dir / CHECKPOINTS_DIR, self.alerts,
                                        cfg.keep_last_epoch_checkpoints)
         if not self._load_data():
-            return EXIT_OK if self.should_stop() else EXIT_ERROR
+            return ExitCode.OK if self.should_stop() else ExitCode.ERROR
         self._build_optimizer()
         resumed_from = self._resume()
         self.ddp = self.dist.wrap(self.backend.model)
@@ -124,10 +126,10 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         try:
             return self._loop()
         except SaveError:
-            return EXIT_SAVE_FAILED
+            return ExitCode.SAVE_FAILED
         except OutOfMemoryAtMinimum as exc:
             self.alerts.emit("CRITICAL", "cuda_oom", str(exc))
-            return EXIT_OOM
+            return ExitCode.OOM
         finally:
             self.metrics.close()
             self.cost.update(alerts=self.alerts.count)
@@ -147,17 +149,17 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
                 if self._stop_now():
                     self._save_last(self._signal_name())
                     self.cost.update(global_step=self.global_step, epoch=self.epoch)
-                    return EXIT_OK
+                    return ExitCode.OK
             self.batch_in_epoch = len(batches)
             val = self._validate()
             if val is None:    # interrupted: resume re-runs validation of this epoch
                 self._save_last(self._signal_name())
-                return EXIT_OK
+                return ExitCode.OK
             self._end_epoch(val)
         log.info("Training complete: %d epochs, %d steps, best val loss %.4f, cost $%.2f",
                  cfg.epochs, self.global_step, self.best_val, self.cost.cost)
         self.cost.update(global_step=self.global_step, epoch=self.epoch, done=True)
-        return EXIT_OK
+        return ExitCode.OK
 
     def _accumulate(self, group, start, step):
         """Forward and backward over the step's micro-batches (split per the OOM back-off).

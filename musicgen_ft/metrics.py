@@ -17,6 +17,8 @@ import math
 import time
 from pathlib import Path
 
+from evaluation.run_folder import METRICS_FILE, TENSORBOARD_DIR
+
 
 class MetricsWriter:
     """Write scalars to TensorBoard and ``metrics.jsonl``.
@@ -32,8 +34,8 @@ class MetricsWriter:
         from torch.utils.tensorboard import SummaryWriter
 
         run_dir = Path(run_dir)
-        self.tb = SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=purge_step)
-        self.jsonl = open(run_dir / "metrics.jsonl", "a")
+        self.tb = SummaryWriter(log_dir=str(run_dir / TENSORBOARD_DIR), purge_step=purge_step)
+        self.jsonl = open(run_dir / METRICS_FILE, "a")
 
     def log(self, kind, step, **scalars):
         """Record scalars for ``step``.

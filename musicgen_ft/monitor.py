@@ -1,4 +1,4 @@
-"""Divergence monitor: SEED.md's "Early Divergence Alerting" table as a small object.
+"""Divergence monitor: the early-divergence alert table as a small object.
 
 | Condition                                        | Level    | Action            |
 |--------------------------------------------------|----------|-------------------|

@@ -11,11 +11,11 @@ import logging
 import math
 
 from .data import cache_folder, encode_clips, epoch_batches, read_metadata, split_clips
-from .gpu_watch import GpuWatch
+from .ops.gpu_watch import GpuWatch
 from .model import codec_fingerprint
 from .monitor import DivergenceMonitor
 from .optim import build_optimizer
-from .spot import SpotPoller
+from .ops.spot import SpotPoller
 
 log = logging.getLogger("musicgen_ft")
 

@@ -1,19 +1,9 @@
 """Entry point: ``python -m musicgen_ft.train --config config.json``.
 
 The same command starts a fresh run or resumes the last one in the configured run directory;
-after a spot interruption, just run it again. Exit codes (for a supervisor or a shell loop):
-
-====  ==========================================================================
-0     finished, or stopped cleanly by SIGTERM/SIGINT after writing ``last.ckpt``
-1     unexpected error (traceback in the log)
-2     configuration error (the message names the key)
-3     halted by the divergence monitor (see ``halt.json`` and ``alerts.jsonl``)
-4     budget exhausted (``last.ckpt`` written; raise ``budget_usd`` to continue)
-5     a checkpoint could not be written (disk full, permissions); the previous one is intact
-6     the week-5 milestone decided NO-GO (``milestone/ABORT.md``; checkpoints kept)
-7     CUDA out of memory with a micro-batch of one sample, or under torchrun (where the smaller
-      micro-batch takes effect at the restart)
-====  ==========================================================================
+after a spot interruption, just run it again. The exit code says why it ended
+(:class:`musicgen_ft.exit_codes.ExitCode`: 0 done or stopped cleanly, 1 error, 2 config,
+3 halted by the divergence monitor, 4 budget, 5 save failed, 6 NO-GO at week 5, 7 out of memory).
 
 Under ``torchrun --nproc_per_node=K`` the same command trains with DDP (docs/operations.md).
 """
@@ -27,9 +17,8 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, load_config
+from .exit_codes import ExitCode
 
-(EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_HALTED, EXIT_BUDGET, EXIT_SAVE_FAILED, EXIT_NO_GO,
- EXIT_OOM) = range(8)
 
 log = logging.getLogger("musicgen_ft")
 
@@ -104,25 +93,17 @@ def main(argv=None):
         cfg = load_config(args.config)
     except ConfigError as exc:
         print(f"musicgen_ft: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.CONFIG
     try:
         cfg.run_path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(f"musicgen_ft: cannot create run_dir {cfg.run_dir!r}: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    if cfg.backend == "audiocraft":
-        from .backend_audiocraft import BackendUnavailable, require
-
-        try:
-            require()
-        except BackendUnavailable as exc:
-            print(f"musicgen_ft: {exc}", file=sys.stderr)
-            return EXIT_CONFIG
+        return ExitCode.CONFIG
     from .distributed import DistContext
 
     dist = DistContext()
     handlers = setup_logging(cfg.run_path, dist.rank)
-    from .watchdog import Heartbeat, start_background
+    from .ops.idle import Heartbeat, start_background
 
     Heartbeat(cfg.run_path).beat()
     if cfg.idle_command and dist.is_main:
@@ -137,7 +118,7 @@ def main(argv=None):
             return Trainer(cfg, stop, dist).run()
     except Exception:
         log.exception("Training failed with an unexpected error")
-        return EXIT_ERROR
+        return ExitCode.ERROR
     finally:
         for h in handlers:
             log.removeHandler(h)

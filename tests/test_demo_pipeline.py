@@ -73,7 +73,7 @@ def test_ends_with_the_decision_and_says_what_it_means(demo):
 
 
 def test_corpus_is_in_the_real_mtat_layout(demo):
-    from logdrum.mtat import MTAT_TAGS, read_annotations
+    from logdrum.dataset.mtat import MTAT_TAGS, read_annotations
 
     out, _, summary = demo
     root = out / "mtat"
@@ -98,8 +98,8 @@ def test_corpus_is_in_the_real_mtat_layout(demo):
 
 
 def test_dataset_rows_point_at_valid_audio(demo):
-    from logdrum.dataset import METADATA_FIELDS
-    from logdrum.validate_dataset import validate
+    from logdrum.dataset.build import METADATA_FIELDS
+    from logdrum.dataset.validate import validate
 
     out, _, summary = demo
     rows = read_csv(out / "dataset" / "training_metadata.csv")

@@ -111,7 +111,7 @@ import csv  # noqa: E402
 
 import soundfile as sf  # noqa: E402
 
-from logdrum.scan import scan  # noqa: E402
+from logdrum.dataset.scan import scan  # noqa: E402
 
 folder = OUT / "clips"
 folder.mkdir(exist_ok=True)

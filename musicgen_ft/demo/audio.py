@@ -36,13 +36,13 @@ def _codec_round_trip(backend, paths, seconds):
     """Each training clip (its first ``seconds``) encoded and decoded by the frozen codec."""
     import torch
 
-    from ..data import load_audio
+    from ..data import load_clip_audio
     from ..model import encode_audio
 
     sr = backend.sampling_rate
     out = []
     for p in paths:
-        x = load_audio(p, sr)[: int(seconds * sr)]
+        x = load_clip_audio(p, sr)[: int(seconds * sr)]
         codes = encode_audio(backend, torch.from_numpy(x)[None])
         with torch.no_grad():
             dec = backend.model.audio_encoder.decode(codes[None], [None])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from logdrum.mtat import write_annotations
+from logdrum.dataset.mtat import write_annotations
 
 MTAT_SR = 16000
 FOLDERS = "0123456789abcdef"

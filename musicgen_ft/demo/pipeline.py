@@ -12,18 +12,55 @@ import os
 import signal
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from logdrum.mtat import MTAT_TAGS
+from evaluation.run_folder import ALERTS_FILE, CHECKPOINTS_DIR, METRICS_FILE, SPOT_RATE_KEY, STATE_FILE, read_jsonl
+from logdrum.dataset.mtat import MTAT_TAGS
 
 from .audio import _band_peak_db, _codec_round_trip, _generate, _write_wavs
 from .common import FULL, DemoError, _Clock, _prepare_out, _rel, _say, _stage
 from .corpus import write_mtat_corpus
 from .explain import say_the_end
-from .training import _RESUMED, _read_jsonl, _run_training, kill_step, plan_training
+from .training import _RESUMED, _run_training, kill_step, plan_training
+
+
+@dataclass
+class _Job:
+    """What the stages share: the settings, and what each stage hands to the next."""
+
+    out: Path
+    size: object
+    workers: int
+    progress: bool
+    seed: int
+    clock: _Clock = field(default_factory=_Clock)
+    summary: dict = field(default_factory=dict)
+    # set by the stages, in order
+    mtat: Path = None
+    clips: list = None
+    dataset: Path = None
+    meta_csv: Path = None
+    rows: list = None
+    build: dict = None
+    hits: int = 0
+    run_dir: Path = None
+    config_path: Path = None
+    cfg: dict = None
+    state: dict = None
+    last_step: int = 0
+    chance: float = math.log(64)
+    samples: dict = None
+    audio: dict = None
+    sr: int = 0
+    train_paths: list = None
+    round_trip: list = None
+    rep: object = None          # the evaluation.Report
+    ceiling: object = None      # authenticity of the training clips
+    codec: object = None        # authenticity of the training clips through the codec
+    band: dict = None
 
 
 def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
@@ -34,43 +71,57 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
     DemoError
         When a stage fails; the message says which and why.
     """
-    clock = _Clock()
-    out = _prepare_out(out)
-    progress = sys.stderr.isatty() if progress is None else progress
-    workers = workers or min(2, os.cpu_count() or 1)
-    summary = {"size": asdict(size), "out": str(out.resolve()), "stages_s": {}}
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import logdrum
+    j = _Job(out=_prepare_out(out), size=size,
+             workers=workers or min(2, os.cpu_count() or 1),
+             progress=sys.stderr.isatty() if progress is None else progress, seed=seed)
+    j.summary = {"size": asdict(size), "out": str(j.out.resolve()), "stages_s": {}}
+    for key, stage in (("corpus", _corpus), ("dataset", _dataset), ("validate", _validate),
+                       ("training", _training), ("generate", _generate_samples),
+                       ("report", _report)):
+        t = time.monotonic()
+        stage(j)
+        j.summary["stages_s"][key] = round(time.monotonic() - t, 1)
+    j.summary["wall_s"] = round(j.clock.elapsed(), 1)
+    (j.out / "demo_summary.json").write_text(json.dumps(j.summary, indent=2) + "\n")
+    say_the_end(j.clock, j.out, j.summary, mtat=j.mtat, meta_csv=j.meta_csv,
+                config_path=j.config_path, run_dir=j.run_dir, samples=j.samples, rep=j.rep,
+                figure=j.summary["report"]["detections_png"], rows=j.rows, hits=j.hits, s=j.build,
+                last_step=j.last_step, state=j.state, chance=j.chance, ceiling=j.ceiling,
+                codec=j.codec, band=j.band)
+    return j.summary
 
-    # -- 1 -------------------------------------------------------------------------------
-    _stage(clock, 1, "Synthesising a MagnaTagATune-layout corpus")
-    t = time.monotonic()
-    mtat = out / "mtat"
-    clips = write_mtat_corpus(mtat, size)
-    kind_of = {c["mp3_path"]: c["kind"] for c in clips}
-    n_kind = {k: sum(c["kind"] == k for c in clips) for k in ("log drums", "no log drums", "empty", "truncated")}
-    _say(f"  {len(clips)} clips of {size.clip_seconds:g} s, 16 kHz mono mp3, in {_rel(mtat)}/0..f; "
+
+def _corpus(j):
+    _stage(j.clock, 1, "Synthesising a MagnaTagATune-layout corpus")
+    j.mtat = j.out / "mtat"
+    j.clips = write_mtat_corpus(j.mtat, j.size)
+    n_kind = {k: sum(c["kind"] == k for c in j.clips)
+              for k in ("log drums", "no log drums", "empty", "truncated")}
+    _say(f"  {len(j.clips)} clips of {j.size.clip_seconds:g} s, 16 kHz mono mp3, in {_rel(j.mtat)}/0..f; "
          f"annotations_final.csv with {len(MTAT_TAGS)} tag columns")
     _say(f"  {n_kind['log drums']} with a log-drum line, {n_kind['no log drums']} without "
          f"(the amapiano-looking tags went to these), 1 empty and 1 truncated (CBR, cut short) file")
-    summary["corpus"] = {"root": str(mtat), "clips": len(clips), **n_kind}
-    summary["stages_s"]["corpus"] = round(time.monotonic() - t, 1)
+    j.summary["corpus"] = {"root": str(j.mtat), "clips": len(j.clips), **n_kind}
 
-    # -- 2 -------------------------------------------------------------------------------
-    from logdrum.dataset import build_dataset
 
-    _stage(clock, 2, f"Building the dataset: scoring every clip, keeping the top {size.log_drum_clips}")
-    t = time.monotonic()
-    dataset = out / "dataset"
-    s = build_dataset(mtat, dataset, top=size.log_drum_clips, audio="copy", workers=workers,
-                      progress=progress)
-    meta_csv = dataset / "training_metadata.csv"
-    with open(meta_csv, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    with open(dataset / "scan_results.csv", newline="", encoding="utf-8") as fh:
-        scan_rows = {os.path.relpath(r["path"], mtat): r for r in csv.DictReader(fh)}
-    hits = sum(kind_of[r["mtat_path"]] == "log drums" for r in rows)
+def _dataset(j):
+    from logdrum.dataset.build import build_dataset
+    from logdrum.dataset.layout import METADATA_FILE, SCAN_RESULTS_FILE
+
+    size, clips = j.size, j.clips
+    _stage(j.clock, 2, f"Building the dataset: scoring every clip, keeping the top {size.log_drum_clips}")
+    kind_of = {c["mp3_path"]: c["kind"] for c in clips}
+    j.dataset = j.out / "dataset"
+    s = j.build = build_dataset(j.mtat, j.dataset, top=size.log_drum_clips, audio="copy",
+                                workers=j.workers, progress=j.progress)
+    j.meta_csv = j.dataset / METADATA_FILE
+    with open(j.meta_csv, newline="", encoding="utf-8") as fh:
+        rows = j.rows = list(csv.DictReader(fh))
+    with open(j.dataset / SCAN_RESULTS_FILE, newline="", encoding="utf-8") as fh:
+        scan_rows = {os.path.relpath(r["path"], j.mtat): r for r in csv.DictReader(fh)}
+    j.hits = sum(kind_of[r["mtat_path"]] == "log drums" for r in rows)
     _say(f"  scored {s['scored']} clips, {s['failed']} failed to decode, {s['wrong_duration']} "
          f"excluded for their length (expected {s['expected_duration']:.2f} s +/- "
          f"{s['duration_tolerance'] * 100:g}%, {s['expected_duration_source']}); all listed in "
@@ -81,55 +132,57 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
     for i, r in enumerate(rows, 1):
         _say(f"  {i:4d} {float(r['amapiano_proxy_score']):6.3f} {float(r['audio_score']):6.3f} "
              f"{float(r['tag_prior']):5.2f} {int(r['n_events']):6d}  {kind_of[r['mtat_path']]}")
-    left_out = [c for c in clips if c["kind"] == "log drums" and c["mp3_path"] not in {r["mtat_path"] for r in rows}]
+    selected = {r["mtat_path"] for r in rows}
+    left_out = [c for c in clips if c["kind"] == "log drums" and c["mp3_path"] not in selected]
     best_other = max((float(scan_rows[c["mp3_path"]]["score"] or 0.0) for c in clips
                       if c["kind"] == "no log drums"), default=0.0)
-    _say(f"  {hits}/{len(rows)} selected clips hold log drums by construction; "
+    _say(f"  {j.hits}/{len(rows)} selected clips hold log drums by construction; "
          f"{len(left_out)} log-drum clip(s) left out; the best clip without log drums has "
          f"audio score {best_other:.3f}")
     selected_broken = [r["mtat_path"] for r in rows if kind_of[r["mtat_path"]] in ("empty", "truncated")]
     if selected_broken:
         raise DemoError(f"build-dataset selected the planted broken file(s) {selected_broken}")
-    summary["dataset"] = {"metadata_csv": str(meta_csv), "selected": len(rows), "selected_with_log_drums": hits,
-                          "selected_broken": selected_broken,
-                          "failed": s["failed"], "wrong_duration": s["wrong_duration"],
-                          "score_cut": s["score_cut"],
-                          "best_audio_score_without_log_drums": best_other}
-    summary["stages_s"]["dataset"] = round(time.monotonic() - t, 1)
+    j.summary["dataset"] = {
+        "metadata_csv": str(j.meta_csv), "selected": len(rows), "selected_with_log_drums": j.hits,
+        "selected_broken": selected_broken, "failed": s["failed"],
+        "wrong_duration": s["wrong_duration"], "score_cut": s["score_cut"],
+        "best_audio_score_without_log_drums": best_other}
 
-    # -- 3 -------------------------------------------------------------------------------
-    from logdrum.validate_dataset import validate
 
-    _stage(clock, 3, "Validating the corpus and the dataset")
-    t = time.monotonic()
-    broken_mtat = validate(mtat, workers=workers, progress=progress)
-    _say(f"  corpus:  Broken files: {len(broken_mtat)} / {len(clips)}")
+def _validate(j):
+    from logdrum.dataset.validate import validate
+
+    _stage(j.clock, 3, "Validating the corpus and the dataset")
+    broken_mtat = validate(j.mtat, workers=j.workers, progress=j.progress)
+    _say(f"  corpus:  Broken files: {len(broken_mtat)} / {len(j.clips)}")
     for b in broken_mtat:
         _say(f"    {b['problem']:>11}  {b['path']}  ({b['detail']})")
-    planted = {c["mp3_path"] for c in clips if c["kind"] in ("empty", "truncated")}
+    planted = {c["mp3_path"] for c in j.clips if c["kind"] in ("empty", "truncated")}
     if {b["path"] for b in broken_mtat} != planted:
         raise DemoError(f"validate found {sorted(b['path'] for b in broken_mtat)} in the corpus, "
                         f"expected exactly the planted {sorted(planted)}")
-    broken_ds = validate(dataset, workers=workers, progress=progress)
-    _say(f"  dataset: Broken files: {len(broken_ds)} / {len(rows)}")
+    broken_ds = validate(j.dataset, workers=j.workers, progress=j.progress)
+    _say(f"  dataset: Broken files: {len(broken_ds)} / {len(j.rows)}")
     if broken_ds:
         for b in broken_ds:
             _say(f"    {b['problem']:>11}  {b['path']}  ({b['detail']})")
-        raise DemoError("the built dataset has broken files: DO NOT PROCEED (SEED.md)")
-    summary["validate"] = {"corpus_broken": len(broken_mtat), "dataset_broken": len(broken_ds)}
-    summary["stages_s"]["validate"] = round(time.monotonic() - t, 1)
+        raise DemoError("the built dataset has broken files: DO NOT PROCEED "
+                        "(a training set must have 0 broken files)")
+    j.summary["validate"] = {"corpus_broken": len(broken_mtat), "dataset_broken": len(broken_ds)}
 
-    # -- 4 -------------------------------------------------------------------------------
-    _stage(clock, 4, "Fine-tuning the tiny MusicGen (a real subprocess, killed once and resumed)")
-    t = time.monotonic()
-    run_dir = out / "run"
+
+def _training(j):
+    size = j.size
+    _stage(j.clock, 4, "Fine-tuning the tiny MusicGen (a real subprocess, killed once and resumed)")
+    run_dir = j.run_dir = j.out / "run"
     base = json.loads((Path(__file__).parents[1] / "configs" / "tiny.json").read_text())
-    base.update(metadata_path=str(meta_csv.resolve()), run_dir=str(run_dir.resolve()), seed=seed,
-                save_every_steps=size.save_every_steps, log_every_steps=1,
+    base.update(metadata_path=str(j.meta_csv.resolve()), run_dir=str(run_dir.resolve()),
+                seed=j.seed, save_every_steps=size.save_every_steps, log_every_steps=1,
                 checkpoint_every_epochs=2, keep_last_epoch_checkpoints=2)
-    cfg, per_epoch = plan_training(meta_csv, base, size)
+    cfg, per_epoch = plan_training(j.meta_csv, base, size)
+    j.cfg = cfg
     total = per_epoch * cfg["epochs"]
-    config_path = out / "train_config.json"
+    config_path = j.config_path = j.out / "train_config.json"
     config_path.write_text(json.dumps(cfg, indent=2) + "\n")
     kill_at = kill_step(total, per_epoch, size.save_every_steps)
     echo = max(10, (total // 6) // 10 * 10)
@@ -142,83 +195,85 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
                         f"see {run_dir / 'train.log'}")
     _say(f"  -- SIGKILL at step {killed_step} (as a lost spot instance); the same command again:")
     _say(f"  $ python -m musicgen_ft.train --config {_rel(config_path)}")
-    code, lines2, last_step = _run_training(config_path, echo_every=echo)
+    code, lines2, j.last_step = _run_training(config_path, echo_every=echo)
     resumed = next((m for m in map(_RESUMED.search, lines2) if m), None)
     if code != 0:
         raise DemoError(f"the resumed training run exited with code {code}; see {run_dir / 'train.log'}")
     if resumed is None:
         raise DemoError("the restarted run did not resume from a checkpoint")
     resume_step = int(resumed.group(4))
-    state = json.loads((run_dir / "orchestrator_state.json").read_text())
-    metrics = _read_jsonl(run_dir / "metrics.jsonl")
+    state = j.state = json.loads((run_dir / STATE_FILE).read_text())
+    metrics = [m for _, m in read_jsonl(run_dir / METRICS_FILE)]
     train_losses = [m["loss"] for m in metrics if m.get("kind") == "train"]
     val_losses = [m["loss"] for m in metrics if m.get("kind") == "val"]
-    chance = math.log(64)
-    alerts = _read_jsonl(run_dir / "alerts.jsonl")
+    alerts = [a for _, a in read_jsonl(run_dir / ALERTS_FILE)]
     lost = killed_step - resume_step
     _say(f"  killed at step {killed_step}, resumed from {resumed.group(1)} at step {resume_step} "
-         f"({lost} step{'s' if lost != 1 else ''} of work lost and redone), finished at step {last_step}")
+         f"({lost} step{'s' if lost != 1 else ''} of work lost and redone), finished at step {j.last_step}")
     _say(f"  train loss {train_losses[0]:.3f} at step 1 -> {train_losses[-1]:.3f}; "
          f"best validation loss {state['best_val_loss']:.3f} "
-         f"(chance level for 64 codes: ln 64 = {chance:.3f})")
+         f"(chance level for 64 codes: ln 64 = {j.chance:.3f})")
     _say(f"  orchestrator state: {state['restarts']} restart(s), {state['elapsed_time']:.0f} s, "
-         f"${state['cost']:.4f} at ${state['spot_rate_usd_per_hour']}/h; {len(alerts)} alert(s)")
-    summary["training"] = {
+         f"${state['cost']:.4f} at ${state[SPOT_RATE_KEY]}/h; {len(alerts)} alert(s)")
+    j.summary["training"] = {
         "config": str(config_path), "run_dir": str(run_dir), "epochs": cfg["epochs"],
         "steps_per_epoch": per_epoch, "planned_steps": total, "kill_at": kill_at,
-        "killed_at_step": killed_step, "resumed_from_step": resume_step, "final_step": last_step,
+        "killed_at_step": killed_step, "resumed_from_step": resume_step, "final_step": j.last_step,
         "first_train_loss": train_losses[0], "last_train_loss": train_losses[-1],
         "best_val_loss": state["best_val_loss"], "val_losses": val_losses,
-        "chance_loss": chance, "restarts": state["restarts"], "alerts": len(alerts)}
-    summary["stages_s"]["training"] = round(time.monotonic() - t, 1)
+        "chance_loss": j.chance, "restarts": state["restarts"], "alerts": len(alerts)}
 
-    # -- 5 -------------------------------------------------------------------------------
-    _stage(clock, 5, f"Generating {size.samples} clips of {size.sample_seconds:g} s from each model")
-    t = time.monotonic()
+
+def _generate_samples(j):
+    size = j.size
+    _stage(j.clock, 5, f"Generating {size.samples} clips of {size.sample_seconds:g} s from each model")
     import torch
     from transformers import MusicgenForConditionalGeneration
+    from transformers.utils import logging as hf_logging
 
     from ..data import read_metadata
     from ..model import build_model
-
-    from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()       # the tiny preset's pad id = vocab size, as musicgen-small's
     hf_logging.disable_progress_bar()
     # one thread: this model is tiny, and a second thread on a busy 2-core machine made
     # generation 10-20x slower (measured), not faster
     torch.set_num_threads(1)
-    best_dir = run_dir / "checkpoints" / "best_model"
+    best_dir = j.run_dir / CHECKPOINTS_DIR / "best_model"
     tuned = MusicgenForConditionalGeneration.from_pretrained(best_dir).eval()
-    baseline = build_model("tiny", seed=cfg["seed"])     # the same start, never trained
-    prompts = [c.prompt for c in read_metadata(meta_csv)]
+    baseline = build_model("tiny", seed=j.cfg["seed"])     # the same start, never trained
+    prompts = [c.prompt for c in read_metadata(j.meta_csv)]
     prompts = [prompts[i % len(prompts)] for i in range(size.samples)]
-    sr = baseline.sampling_rate
-    samples = {"fine-tuned": out / "samples" / "finetuned", "baseline": out / "samples" / "baseline"}
-    audio = {}
+    j.sr = baseline.sampling_rate
+    j.samples = {"fine-tuned": j.out / "samples" / "finetuned",
+                 "baseline": j.out / "samples" / "baseline"}
+    j.audio = {}
     for name, model in (("fine-tuned", tuned), ("baseline", baseline.model)):
         t1 = time.monotonic()
-        audio[name] = _generate(model, baseline.tokenizer, prompts, size.sample_seconds, seed + 7)
-        _write_wavs(samples[name], audio[name], sr)
-        _say(f"  {name:10s} {len(audio[name])} wavs in {_rel(samples[name])}/ "
-             f"({time.monotonic() - t1:.0f} s; from {'best_model/ via from_pretrained' if name == 'fine-tuned' else 'build_model(tiny), untrained'})")
+        j.audio[name] = _generate(model, baseline.tokenizer, prompts, size.sample_seconds, j.seed + 7)
+        _write_wavs(j.samples[name], j.audio[name], j.sr)
+        source = ("best_model/ via from_pretrained" if name == "fine-tuned"
+                  else "build_model(tiny), untrained")
+        _say(f"  {name:10s} {len(j.audio[name])} wavs in {_rel(j.samples[name])}/ "
+             f"({time.monotonic() - t1:.0f} s; from {source})")
     _say(f"  prompts are the dataset's tags, e.g. {prompts[0]!r}")
-    train_paths = [meta_csv.parent / r["file_path"] for r in rows]
-    round_trip = _codec_round_trip(baseline, train_paths, size.sample_seconds)
-    summary["samples"] = {k: str(v) for k, v in samples.items()}
-    summary["stages_s"]["generate"] = round(time.monotonic() - t, 1)
+    j.train_paths = [j.meta_csv.parent / r["file_path"] for r in j.rows]
+    j.round_trip = _codec_round_trip(baseline, j.train_paths, size.sample_seconds)
+    j.summary["samples"] = {k: str(v) for k, v in j.samples.items()}
 
-    # -- 6 -------------------------------------------------------------------------------
+
+def _report(j):
     import evaluation
-    from logdrum.audio_io import load_audio
+    import logdrum
+    from logdrum.io.audio import load_audio
     from logdrum.plot import plot_clips
 
-    _stage(clock, 6, "Measuring authenticity and writing the GO/NO-GO report")
-    t = time.monotonic()
-    report_dir = out / "report"
-    rep = evaluation.build_report(run_dir, report_dir, samples=samples["fine-tuned"],
-                                  baseline=samples["baseline"])
-    train_audio = [load_audio(p) for p in train_paths]
+    _stage(j.clock, 6, "Measuring authenticity and writing the GO/NO-GO report")
+    sr, audio, round_trip = j.sr, j.audio, j.round_trip
+    report_dir = j.out / "report"
+    rep = evaluation.build_report(j.run_dir, report_dir, samples=j.samples["fine-tuned"],
+                                  baseline=j.samples["baseline"])
+    train_audio = [load_audio(p) for p in j.train_paths]
     ceiling = evaluation.authenticity(train_audio)
     codec = evaluation.authenticity([(x, sr) for x in round_trip])
 
@@ -247,21 +302,12 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
     panels = [("training clip", a_train, sr_train), ("same clip through the tiny codec", round_trip[0], sr),
               ("fine-tuned sample", audio["fine-tuned"][0], sr), ("baseline sample", audio["baseline"][0], sr)]
     figure = plot_clips([(n, x, r, logdrum.analyze(x, r)) for n, x, r in panels],
-                        str(out / "detections.png"))
-    summary["report"] = {
+                        str(j.out / "detections.png"))
+    j.summary["report"] = {
         "dir": str(report_dir), "markdown": rep.markdown_path, "decision_json": rep.decision_path,
         "plots": dict(rep.plots), "verdict": rep.decision.verdict,
         "authenticity": {"fine-tuned": rep.candidate.rate, "baseline": rep.baseline.rate,
                          "training clips": ceiling.rate, "codec round trip": codec.rate},
         "band_peak_dbfs": {k: (v if math.isfinite(v) else None) for k, v in band.items()},
         "detections_png": figure}
-    summary["stages_s"]["report"] = round(time.monotonic() - t, 1)
-    summary["wall_s"] = round(clock.elapsed(), 1)
-    (out / "demo_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-
-    # -- the end ---------------------------------------------------------------------------
-    say_the_end(clock, out, summary, mtat=mtat, meta_csv=meta_csv, config_path=config_path,
-                run_dir=run_dir, samples=samples, rep=rep, figure=figure, rows=rows, hits=hits, s=s,
-                last_step=last_step, state=state, chance=chance, ceiling=ceiling, codec=codec,
-                band=band)
-    return summary
+    j.rep, j.ceiling, j.codec, j.band = rep, ceiling, codec, band

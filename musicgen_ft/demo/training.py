@@ -4,7 +4,6 @@ and read what it wrote."""
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import re
@@ -114,17 +113,3 @@ def _run_training(config_path, *, kill_at_step=None, echo_every=50, timeout_s=90
             proc.wait()
         proc.stdout.close()
     return code, lines, last_step
-
-
-def _read_jsonl(path):
-    out = []
-    if not Path(path).exists():
-        return out
-    for line in Path(path).read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass          # a torn line from the kill
-    return out
-
-

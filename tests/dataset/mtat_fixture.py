@@ -26,7 +26,7 @@ import numpy as np
 import soundfile as sf
 
 from logdrum import synth
-from logdrum.mtat import MTAT_TAGS, write_annotations
+from logdrum.dataset.mtat import write_annotations
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]

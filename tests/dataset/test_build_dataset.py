@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 import logdrum
-from logdrum.audio_io import load_audio
-from logdrum.dataset import build_dataset
-from logdrum.mtat import read_annotations
+from logdrum.io.audio import load_audio
+from logdrum.dataset.build import build_dataset
+from logdrum.dataset.mtat import read_annotations
 
-from mtat_fixture import BROKEN, MTAT_TAGS, read_csv, run_cli
+from mtat_fixture import BROKEN, read_csv, run_cli
+
+from logdrum.dataset.mtat import MTAT_TAGS
 
 
 def _kinds(clips):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from logdrum.scan import scan
+from logdrum.dataset.scan import scan
 
 from mtat_fixture import read_csv, run_cli
 

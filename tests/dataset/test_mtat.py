@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from logdrum.mtat import MTAT_TAGS, MtatClip, read_annotations, write_annotations
+from logdrum.dataset.mtat import MTAT_TAGS, MtatClip, read_annotations, write_annotations
 
 SHARED_TAGS = Path(__file__).resolve().parents[3] / "shared" / "mtat" / "tags.txt"
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from logdrum.batch import run_batch
-from logdrum.scan import SCAN_FIELDS
+from logdrum.dataset.batch import run_batch
+from logdrum.dataset.scan import SCAN_FIELDS
 
 from mtat_fixture import REPO, link_tree, read_csv, run_cli
 import crashy
@@ -104,7 +104,7 @@ def test_a_worker_that_dies_costs_one_error_row(tmp_path):
 
 
 def test_a_second_run_on_the_same_results_file_is_refused(tmp_path):
-    from logdrum.batch import ResultsFile
+    from logdrum.dataset.batch import ResultsFile
 
     (tmp_path / "a.bin").write_bytes(b"abc")
     out = tmp_path / "r.csv"

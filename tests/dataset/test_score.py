@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 import logdrum
 from logdrum import synth
-from logdrum.mtat import MTAT_TAGS
-from logdrum.score import TAG_WEIGHT, audio_evidence, beat_share, combine_scores
-from logdrum.tags import TAG_GROUPS, join_tags, split_tags, tag_prior
+from logdrum.dataset.mtat import MTAT_TAGS
+from logdrum.dataset.score import TAG_WEIGHT, audio_evidence, beat_share, combine_scores
+from logdrum.dataset.tags import TAG_GROUPS, join_tags, split_tags, tag_prior
 
 POSITIVE = [t for w, tags in TAG_GROUPS if w > 0 for t in tags]
 NEGATIVE = [t for w, tags in TAG_GROUPS if w < 0 for t in tags]

@@ -8,8 +8,8 @@ import numpy as np
 import soundfile as sf
 
 from logdrum import synth
-from logdrum.dataset import build_dataset
-from logdrum.validate_dataset import validate
+from logdrum.dataset.build import build_dataset
+from logdrum.dataset.validate import validate
 
 from mtat_fixture import BROKEN, SR, run_cli
 

@@ -60,7 +60,7 @@ def healthy_metrics(steps=200, every=50):
 
 def healthy_state(**over):
     state = {"elapsed_time": 840 * 3600, "cost": 327.6, "epoch": 12, "global_step": 200,
-             "best_val_loss": 3.2, "restarts": 2, "alerts": 1, "spot_rate_per_hour": 0.39,
-             "budget": 600.0}
+             "best_val_loss": 3.2, "restarts": 2, "alerts": 1, "spot_rate_usd_per_hour": 0.39,
+             "budget_usd": 600.0}
     state.update(over)
     return state

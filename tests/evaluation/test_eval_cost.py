@@ -14,7 +14,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def test_seed_projection_table():
-    # SEED.md "Cost Projections": week 1 $65.52 (11%), week 5 $327.60 (55%), week 8 $524.16 (87%)
+    # the plan's cost projections at $0.39/h: week 1 $65.52 (11%), week 5 $327.60 (55%), week 8 $524.16 (87%)
     table = seed_projection()
     assert len(table) == 8
     assert table[0][1:3] == (168.0, pytest.approx(65.52))
@@ -52,7 +52,7 @@ def test_status(cost, status):
 
 
 def test_state_overrides_and_errors():
-    r = cost_report({"elapsed_time": 3600 * 10, "spot_rate_per_hour": 0.5, "budget": 100.0})
+    r = cost_report({"elapsed_time": 3600 * 10, "spot_rate_usd_per_hour": 0.5, "budget_usd": 100.0})
     assert r.cost == pytest.approx(5.0) and r.fraction_used == pytest.approx(0.05)
     assert cost_report({"elapsed_time": 36000}, spot_rate=1.0).cost == pytest.approx(10.0)
     with pytest.raises(ValueError, match="elapsed_time"):

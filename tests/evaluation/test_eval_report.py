@@ -114,7 +114,7 @@ def test_report_is_reproducible(tmp_path, folders):
 
 
 def test_budget_from_state_and_override(tmp_path):
-    run = write_run(tmp_path / "run", state=healthy_state(budget=300.0, cost=250.0),
+    run = write_run(tmp_path / "run", state=healthy_state(budget_usd=300.0, cost=250.0),
                     metrics=healthy_metrics(), alerts=[])
     rep = build_report(run, tmp_path / "o1")
     assert rep.decision.thresholds.budget == 300.0 and rep.cost.status == "WARNING"

@@ -105,12 +105,16 @@ def test_metrics_file_preferred_over_tensorboard(tmp_path):
     assert r.metrics_source is None and any("no event files" in p for p in r.problems)
 
 
-def test_state_written_by_musicgen_ft_names_its_units(tmp_path):
-    import json
-
+def test_state_written_by_the_cost_tracker_is_read_by_the_dashboard(tmp_path):
+    # writer (musicgen_ft) and reader (evaluation) share one contract: evaluation.run_folder
+    from evaluation.cost import cost_report
     from evaluation.run_reader import read_run
+    from musicgen_ft.ops.cost_tracker import CostTracker
 
-    (tmp_path / "orchestrator_state.json").write_text(json.dumps(
-        {"elapsed_time": 3600.0, "cost": 0.5, "budget_usd": 100.0, "spot_rate_usd_per_hour": 0.5}))
-    state = read_run(str(tmp_path)).state
-    assert state["budget"] == 100.0 and state["spot_rate_per_hour"] == 0.5
+    now = [0.0]
+    tracker = CostTracker(tmp_path, rate_usd_per_hour=0.5, budget_usd=100.0, clock=lambda: now[0])
+    now[0] = 3600.0
+    tracker.update(epoch=1)
+    r = cost_report(read_run(str(tmp_path)))
+    assert (r.spot_rate, r.budget) == (0.5, 100.0)
+    assert r.elapsed_hours == pytest.approx(1.0) and r.cost == pytest.approx(0.5)

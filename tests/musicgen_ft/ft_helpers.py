@@ -18,6 +18,8 @@ import pytest
 
 from logdrum import synth
 
+from evaluation.run_folder import METRICS_FILE, read_jsonl
+
 REPO = Path(__file__).resolve().parents[2]
 TAGS = ["electronic|techno|beat", "house|drums", "amapiano|log drum|piano", "beat|bass"]
 
@@ -117,14 +119,5 @@ def refusing_writes(folder):
 
 def train_steps(run_dir):
     """Optimizer steps logged so far in ``metrics.jsonl`` (a torn line is skipped)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    steps = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if rec.get("kind") == "train":
-                steps.append(rec["step"])
-    return steps
+    return [rec["step"] for _, rec in read_jsonl(Path(run_dir) / METRICS_FILE)
+            if rec.get("kind") == "train"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from musicgen_ft.alerts import AlertLog, read_alerts
+from musicgen_ft.ops.alerts import AlertLog, read_alerts
 from musicgen_ft.checkpoint import (CheckpointManager, SaveError, atomic_save, capture_rng,
                                     load_checkpoint, restore_rng)
 

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from musicgen_ft.config import ConfigError, TrainConfig, config_from_dict, load_config
-from musicgen_ft.train import EXIT_CONFIG, main
+from musicgen_ft.exit_codes import ExitCode
+from musicgen_ft.train import main
 
 from ft_helpers import REPO
 
@@ -60,14 +61,14 @@ def test_comment_keys_are_allowed_and_nan_is_not():
 def test_command_line_reports_config_errors(tmp_path, capsys):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"grad_acumulation": 4, "run_dir": str(tmp_path / "run")}))
-    assert main(["--config", str(path)]) == EXIT_CONFIG
+    assert main(["--config", str(path)]) == ExitCode.CONFIG
     err = capsys.readouterr().err
     assert "'grad_acumulation'" in err and "grad_accum_steps" in err
     assert not (tmp_path / "run").exists()          # nothing started
 
     path.write_text("{not json")
-    assert main(["--config", str(path)]) == EXIT_CONFIG
+    assert main(["--config", str(path)]) == ExitCode.CONFIG
     assert "not valid JSON" in capsys.readouterr().err
 
-    assert main(["--config", str(tmp_path / "missing.json")]) == EXIT_CONFIG
+    assert main(["--config", str(tmp_path / "missing.json")]) == ExitCode.CONFIG
     assert "cannot read config file" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from musicgen_ft.data import (cache_folder, encode_clips, epoch_batches, load_audio, make_batch,
+from musicgen_ft.data import (cache_folder, encode_clips, epoch_batches, load_clip_audio, make_batch,
                               read_metadata, segment, split_clips)
 from musicgen_ft.model import (IGNORE_INDEX, build_model, codec_fingerprint, decoder_inputs,
                                delay_labels, lm_loss, set_train_mode)
@@ -48,12 +48,12 @@ def test_split_is_by_clip_fixed_by_seed(dataset):
     assert len(others) > 1                     # the seed matters
 
 
-def test_load_audio_downmixes_and_resamples(tmp_path):
+def test_clip_audio_is_mono_at_the_codec_rate(tmp_path):
     sr = 44100
     t = np.arange(sr) / sr
     left = 0.5 * np.sin(2 * np.pi * 440 * t)
     sf.write(tmp_path / "a.wav", np.stack([left, left], axis=1), sr)
-    audio = load_audio(tmp_path / "a.wav", 32000)
+    audio = load_clip_audio(tmp_path / "a.wav", 32000)
     assert audio.dtype == np.float32 and audio.ndim == 1
     assert abs(len(audio) - 32000) <= 1
     spectrum = np.abs(np.fft.rfft(audio))

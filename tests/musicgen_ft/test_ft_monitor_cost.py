@@ -3,9 +3,9 @@
 import json
 import math
 
-from musicgen_ft.alerts import AlertLog, read_alerts
+from musicgen_ft.ops.alerts import AlertLog, read_alerts
 from musicgen_ft.config import TrainConfig
-from musicgen_ft.cost import CostTracker
+from musicgen_ft.ops.cost_tracker import CostTracker
 from musicgen_ft.monitor import DivergenceMonitor
 
 

@@ -10,11 +10,12 @@ import json
 import pytest
 import torch
 
-from musicgen_ft.alerts import read_alerts
+from musicgen_ft.ops.alerts import read_alerts
 from musicgen_ft.checkpoint import load_checkpoint
 from musicgen_ft.loop import NAN_ENV
 from musicgen_ft.metrics import read_metrics
-from musicgen_ft.train import (EXIT_BUDGET, EXIT_HALTED, EXIT_OK, EXIT_SAVE_FAILED, main)
+from musicgen_ft.exit_codes import ExitCode
+from musicgen_ft.train import main
 
 from ft_helpers import refusing_writes, tiny_config
 
@@ -24,7 +25,7 @@ def finished_run(tmp_path_factory, dataset):
     """One complete tiny run (5 epochs, 10 optimizer steps)."""
     tmp = tmp_path_factory.mktemp("full")
     config = tiny_config(tmp, dataset)
-    assert main(["--config", str(config)]) == EXIT_OK
+    assert main(["--config", str(config)]) == ExitCode.OK
     return tmp / "run", config
 
 
@@ -103,7 +104,7 @@ def test_logs_state_and_a_second_start_does_nothing(finished_run):
     assert state["best_val_loss"] == pytest.approx(
         torch.load(run / "checkpoints" / "best_model.pt", weights_only=True)["val_loss"])
     n_metrics = len(read_metrics(run / "metrics.jsonl"))
-    assert main(["--config", str(config)]) == EXIT_OK
+    assert main(["--config", str(config)]) == ExitCode.OK
     assert len(read_metrics(run / "metrics.jsonl")) == n_metrics
     assert "🔄 RESUMING from checkpoint: last.ckpt (epoch 6, batch 0, step 10)" in \
         (run / "train.log").read_text()
@@ -113,7 +114,7 @@ def test_logs_state_and_a_second_start_does_nothing(finished_run):
 def test_nan_loss_stops_critical_and_keeps_the_good_checkpoint(tmp_path, dataset, monkeypatch):
     monkeypatch.setenv(NAN_ENV, "7")
     config = tiny_config(tmp_path, dataset)
-    assert main(["--config", str(config)]) == EXIT_HALTED
+    assert main(["--config", str(config)]) == ExitCode.HALTED
     run = tmp_path / "run"
     alerts = read_alerts(run / "alerts.jsonl")
     assert ("CRITICAL", "nan_loss") in [(a["level"], a["code"]) for a in alerts]
@@ -127,14 +128,14 @@ def test_nan_loss_stops_critical_and_keeps_the_good_checkpoint(tmp_path, dataset
     assert (run / "halt.json").exists()
     # the same command does not blindly resume into the same divergence
     monkeypatch.delenv(NAN_ENV)
-    assert main(["--config", str(config)]) == EXIT_HALTED
+    assert main(["--config", str(config)]) == ExitCode.HALTED
     assert load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 6
 
 
 def test_stuck_loss_stops_critical_with_a_checkpoint(tmp_path, dataset):
     # the seed's "stuck at 4.5+ for 500 steps", scaled down: every loss of 3 steps >= 1.0
     config = tiny_config(tmp_path, dataset, stall_steps=3, stall_loss=1.0)
-    assert main(["--config", str(config)]) == EXIT_HALTED
+    assert main(["--config", str(config)]) == ExitCode.HALTED
     run = tmp_path / "run"
     alerts = [(a["level"], a["code"]) for a in read_alerts(run / "alerts.jsonl")]
     assert alerts == [("CRITICAL", "loss_stuck")]               # once, not twice
@@ -147,24 +148,24 @@ def test_stuck_loss_stops_critical_with_a_checkpoint(tmp_path, dataset):
 def test_budget_exhausted_checkpoints_and_stops(tmp_path, dataset):
     # $1000 per second of machine time: loading alone spends the $5 budget
     config = tiny_config(tmp_path, dataset, spot_rate_usd_per_hour=3.6e6, budget_usd=5.0)
-    assert main(["--config", str(config)]) == EXIT_BUDGET
+    assert main(["--config", str(config)]) == ExitCode.BUDGET
     run = tmp_path / "run"
     assert load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 1
     state = json.loads((run / "orchestrator_state.json").read_text())
     assert state["cost"] >= 5.0 and state["alerts"] >= 1
     assert read_alerts(run / "alerts.jsonl")[-1]["code"] == "budget_exhausted"
     assert read_alerts(run / "alerts.jsonl")[-1]["level"] == "CRITICAL"
-    assert main(["--config", str(config)]) == EXIT_BUDGET      # and stays stopped
+    assert main(["--config", str(config)]) == ExitCode.BUDGET      # and stays stopped
     assert load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 1
 
 
 def test_unwritable_checkpoint_folder_stops_and_keeps_the_good_checkpoint(tmp_path, dataset):
-    assert main(["--config", str(tiny_config(tmp_path, dataset, epochs=1))]) == EXIT_OK
+    assert main(["--config", str(tiny_config(tmp_path, dataset, epochs=1))]) == ExitCode.OK
     folder = tmp_path / "run" / "checkpoints"
     good = (folder / "last.ckpt").read_bytes()
     with refusing_writes(folder):
         code = main(["--config", str(tiny_config(tmp_path, dataset, epochs=2))])
-    assert code == EXIT_SAVE_FAILED
+    assert code == ExitCode.SAVE_FAILED
     assert (folder / "last.ckpt").read_bytes() == good
     alerts = read_alerts(tmp_path / "run" / "alerts.jsonl")
     assert [a["level"] for a in alerts if a["code"] == "save_failed"] == ["CRITICAL"]
@@ -189,7 +190,7 @@ def test_pretrained_directory_is_the_production_path(tmp_path, dataset):
     tokenizer.save_pretrained(pretrained)
 
     config = tiny_config(tmp_path, dataset, model=str(pretrained), epochs=2)
-    assert main(["--config", str(config)]) == EXIT_OK
+    assert main(["--config", str(config)]) == ExitCode.OK
     export = tmp_path / "run" / "checkpoints" / "best_model"
     assert AutoTokenizer.from_pretrained(export)("house, beat")["input_ids"]
     loaded = build_model(str(export))

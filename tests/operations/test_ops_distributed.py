@@ -15,7 +15,8 @@ import torch
 
 from musicgen_ft.checkpoint import load_checkpoint
 from musicgen_ft.metrics import read_metrics
-from musicgen_ft.train import EXIT_OK, main
+from musicgen_ft.exit_codes import ExitCode
+from musicgen_ft.train import main
 
 from ops_helpers import tiny_config, train_steps, wait_for
 
@@ -56,7 +57,7 @@ def test_rank0_writes_and_ddp_matches_one_process(ddp_run, tmp_path, ops_data, o
     assert not torch.equal(last["rng_ranks"][0]["torch"], last["rng_ranks"][1]["torch"])
 
     single = tiny_config(tmp_path, ops_data, cache_dir=str(ops_cache), **{**DDP, "batch_size": 4})
-    assert main(["--config", str(single)]) == EXIT_OK
+    assert main(["--config", str(single)]) == ExitCode.OK
     val = lambda d: [r["loss"] for r in read_metrics(d / "metrics.jsonl") if r["kind"] == "val"]
     ddp_val, one_val = val(run), val(tmp_path / "run")
     assert len(ddp_val) == len(one_val) == 4

@@ -8,9 +8,10 @@ import json
 import soundfile as sf
 import torch
 
-from musicgen_ft.alerts import read_alerts
+from musicgen_ft.ops.alerts import read_alerts
 from musicgen_ft.checkpoint import load_checkpoint
-from musicgen_ft.train import EXIT_HALTED, EXIT_NO_GO, EXIT_OK, main
+from musicgen_ft.exit_codes import ExitCode
+from musicgen_ft.train import main
 
 from ops_helpers import tiny_config
 
@@ -22,7 +23,7 @@ def test_no_go_stops_with_an_abort_report_and_keeps_the_checkpoint(tmp_path, ops
                                                                    capsys):
     config = tiny_config(tmp_path, ops_data, cache_dir=str(ops_cache), **MILESTONE)
     run = tmp_path / "run"
-    assert main(["--config", str(config)]) == EXIT_NO_GO
+    assert main(["--config", str(config)]) == ExitCode.NO_GO
     folder = run / "milestone"
     wavs = sorted((folder / "samples").glob("*.wav"))
     assert [w.name for w in wavs] == ["sample_000.wav", "sample_001.wav", "sample_002.wav"]
@@ -45,7 +46,7 @@ def test_no_go_stops_with_an_abort_report_and_keeps_the_checkpoint(tmp_path, ops
     alerts = read_alerts(run / "alerts.jsonl")
     assert [(a["level"], a["code"]) for a in alerts] == [("CRITICAL", "milestone_no_go")]
     # the same command again refuses to train on, and does not decide again
-    assert main(["--config", str(config)]) == EXIT_HALTED
+    assert main(["--config", str(config)]) == ExitCode.HALTED
     assert "week-5 milestone decided NO-GO" in capsys.readouterr().out
     assert json.loads((folder / "decision.json").read_text())["time"] == summary["time"]
 
@@ -53,11 +54,11 @@ def test_no_go_stops_with_an_abort_report_and_keeps_the_checkpoint(tmp_path, ops
 def test_go_continues_and_leaves_training_unchanged(tmp_path, ops_data, ops_cache):
     (tmp_path / "a").mkdir()
     plain = tiny_config(tmp_path / "a", ops_data, cache_dir=str(ops_cache), milestone_hours=None)
-    assert main(["--config", str(plain)]) == EXIT_OK
+    assert main(["--config", str(plain)]) == ExitCode.OK
     config = tiny_config(tmp_path / "a", ops_data, cache_dir=str(ops_cache),
                          run_dir=str(tmp_path / "go"), milestone_min_authenticity=0.0,
                          milestone_max_val_loss=100.0, **MILESTONE)
-    assert main(["--config", str(config)]) == EXIT_OK
+    assert main(["--config", str(config)]) == ExitCode.OK
     run = tmp_path / "go"
     summary = json.loads((run / "milestone" / "decision.json").read_text())
     assert summary["verdict"] == "GO", summary["reasons"]
@@ -69,5 +70,5 @@ def test_go_continues_and_leaves_training_unchanged(tmp_path, ops_data, ops_cach
     for key, value in a["model"].items():
         assert torch.equal(b["model"][key], value), key
     # a restart after the decision does not run the milestone again
-    assert main(["--config", str(config)]) == EXIT_OK
+    assert main(["--config", str(config)]) == ExitCode.OK
     assert [x["code"] for x in read_alerts(run / "alerts.jsonl")] == ["milestone_go"]

@@ -5,8 +5,8 @@ import json
 import logging
 import time
 
-from musicgen_ft.alerts import AlertLog, read_alerts
-from musicgen_ft.notify import Notifier
+from musicgen_ft.ops.alerts import AlertLog, read_alerts
+from musicgen_ft.ops.notify import Notifier
 
 from ops_helpers import LocalServer
 

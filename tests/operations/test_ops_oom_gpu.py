@@ -12,15 +12,17 @@ import stat
 import pytest
 import torch
 
-from musicgen_ft.alerts import AlertLog, read_alerts
+from musicgen_ft.ops.alerts import AlertLog, read_alerts
 from musicgen_ft.checkpoint import load_checkpoint
 from musicgen_ft.data import make_batch
-from musicgen_ft.gpu_watch import GpuWatch, find_reader, parse_nvidia_smi
+from musicgen_ft.ops.gpu_watch import GpuWatch, find_reader, parse_nvidia_smi
 from musicgen_ft.model import build_model, lm_loss
-from musicgen_ft.oom import FAULT_ENV, STATE_FILE, split_batch
-from musicgen_ft.preflight import check_resume
+from evaluation.run_folder import OOM_STATE_FILE as STATE_FILE
+from musicgen_ft.ops.oom import FAULT_ENV, split_batch
+from musicgen_ft.ops.checks import check_resume
 from musicgen_ft.config import load_config
-from musicgen_ft.train import EXIT_OK, EXIT_OOM, main
+from musicgen_ft.exit_codes import ExitCode
+from musicgen_ft.train import main
 
 from ops_helpers import tiny_config
 
@@ -60,7 +62,7 @@ def test_oom_halves_the_micro_batch_keeps_it_on_resume(tmp_path, ops_data, ops_c
     monkeypatch.setenv(FAULT_ENV, "2")            # room for 2 samples; batch_size is 4
     config = tiny_config(tmp_path, ops_data, cache_dir=str(ops_cache), epochs=2)
     run = tmp_path / "run"
-    assert main(["--config", str(config)]) == EXIT_OK
+    assert main(["--config", str(config)]) == ExitCode.OK
     oom = [a for a in read_alerts(run / "alerts.jsonl") if a["code"] == "cuda_oom"]
     assert len(oom) == 1 and oom[0]["level"] == "WARNING" and oom[0]["step"] == 1
     assert "micro-batch 4 x accumulation 2" in oom[0]["message"]
@@ -73,7 +75,7 @@ def test_oom_halves_the_micro_batch_keeps_it_on_resume(tmp_path, ops_data, ops_c
     # resume for two more epochs: the fault is still there, but the kept size fits it
     config2 = tiny_config(tmp_path, ops_data, cache_dir=str(ops_cache), epochs=4)
     capsys.readouterr()
-    assert main(["--config", str(config2)]) == EXIT_OK
+    assert main(["--config", str(config2)]) == ExitCode.OK
     out = capsys.readouterr().out
     assert "OOM back-off in force (oom_backoff.json): micro-batch 2 x accumulation 4" in out
     assert [a["code"] for a in read_alerts(run / "alerts.jsonl")].count("cuda_oom") == 1
@@ -86,7 +88,7 @@ def test_oom_halves_the_micro_batch_keeps_it_on_resume(tmp_path, ops_data, ops_c
 def test_oom_with_one_sample_stops_with_critical(tmp_path, ops_data, ops_cache, monkeypatch):
     monkeypatch.setenv(FAULT_ENV, "0")            # nothing fits
     config = tiny_config(tmp_path, ops_data, cache_dir=str(ops_cache), epochs=1)
-    assert main(["--config", str(config)]) == EXIT_OOM
+    assert main(["--config", str(config)]) == ExitCode.OOM
     alerts = [a for a in read_alerts(tmp_path / "run" / "alerts.jsonl") if a["code"] == "cuda_oom"]
     assert [a["level"] for a in alerts] == ["WARNING", "WARNING", "CRITICAL"]   # 4 -> 2 -> 1 -> stop
     assert "micro-batch 1 x accumulation 8" in alerts[-1]["message"]
@@ -104,7 +106,7 @@ def fake_nvidia_smi(folder, utils_file):
 def test_gpu_watch_off_without_gpu_tools(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("PATH", str(tmp_path))     # no nvidia-smi; pynvml is not installed here
     assert find_reader() == (None, None)
-    watch = GpuWatch(AlertLog(tmp_path / "alerts.jsonl"))
+    watch = GpuWatch(AlertLog(tmp_path / "alerts.jsonl"), min_percent=50, window=60, interval=10)
     with caplog.at_level("INFO", logger="musicgen_ft"):
         watch.start()
         watch.stop()

@@ -5,10 +5,10 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 import logdrum
-from musicgen_ft.preflight import check_detector, main
+from musicgen_ft.ops.checks import check_detector
+from musicgen_ft.preflight import main
 
 from ops_helpers import REPO, ENV, make_dataset, refusing_writes, tiny_config
 
@@ -61,7 +61,9 @@ def test_failures_each_say_why(tmp_path, capsys):
     assert checks["detector self-test"]["ok"] and checks["run dir"]["ok"]
 
     (run / "halt.json").unlink()
-    (run / "orchestrator_state.json").write_text(json.dumps({"cost": 600.5, "elapsed_time": 1}))
+    # what the trainer's accounting wrote: 600.50 $ at 0.39 $/h
+    (run / "orchestrator_state.json").write_text(json.dumps(
+        {"cost": 600.5, "elapsed_time": 600.5 / 0.39 * 3600}))
     config = tiny_config(tmp_path, csv, min_free_disk_gb=1e9)   # an exabyte free: no
     assert main(["--config", str(config), "--workers", "1"]) == 1
     out = capsys.readouterr().out
@@ -89,16 +91,15 @@ def test_detector_self_test_reports_a_broken_detector(monkeypatch):
     assert check.line().startswith("✗ detector self-test")
 
 
-def test_audiocraft_backend_absent_is_a_clear_failure(tmp_path, ops_data, capsys):
-    from musicgen_ft.backend_audiocraft import available
-
-    if available():
-        pytest.skip("audiocraft is installed here")
+def test_retired_backend_key_is_a_clear_config_error(tmp_path, ops_data, capsys):
     config = tiny_config(tmp_path, ops_data, backend="audiocraft")
-    assert main(["--config", str(config)]) == 1         # the other checks still run
-    assert "✗ config: backend 'audiocraft' requested, but audiocraft is not installed" in \
-        capsys.readouterr().out
-    from musicgen_ft.train import EXIT_CONFIG, main as train_main
+    assert main(["--config", str(config)]) == 2              # the config itself is unusable
+    out = capsys.readouterr().out
+    assert "✗ config:" in out and "'backend' is not supported" in out
+    assert "MusicgenForConditionalGeneration" in out
+    from musicgen_ft.exit_codes import ExitCode
+    from musicgen_ft.train import main as train_main
 
-    assert train_main(["--config", str(config)]) == EXIT_CONFIG
-    assert "pip install audiocraft" in capsys.readouterr().err
+    assert train_main(["--config", str(config)]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert "'backend' is not supported" in err and "Traceback" not in err

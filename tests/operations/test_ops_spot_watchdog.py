@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from musicgen_ft.alerts import AlertLog, read_alerts
+from musicgen_ft.ops.alerts import AlertLog, read_alerts
 from musicgen_ft.checkpoint import load_checkpoint
-from musicgen_ft.spot import check_notice
-from musicgen_ft.watchdog import FIRED, HEARTBEAT, IdleWatchdog
+from musicgen_ft.ops.spot import check_notice
+from musicgen_ft.ops.idle import FIRED, HEARTBEAT, IdleWatchdog
 
 from ops_helpers import LocalServer, tiny_config, train_steps, wait_for
 

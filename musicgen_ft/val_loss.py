@@ -14,7 +14,7 @@ import torch
 
 from .data import make_batch
 from .model import lm_loss, set_train_mode
-from .oom import is_oom, split_batch
+from .ops.oom import is_oom, split_batch
 
 log = logging.getLogger("musicgen_ft")
 

@@ -32,43 +32,42 @@ scan and rebuilds the rest.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import statistics
-import sys
 
-__all__ = ["build_dataset", "METADATA_FILE", "METADATA_FIELDS", "register"]
+from ..io.atomic import atomic_path, atomic_write, write_json_atomic
+from .layout import (AUDIO_DIR, DEFAULT_TOLERANCE, HISTOGRAM_FILE, METADATA_FIELDS, METADATA_FILE,
+                     SCAN_RESULTS_FILE, SUMMARY_FILE, TAG_COUNTS_FILE)
 
-METADATA_FILE = "training_metadata.csv"
-METADATA_FIELDS = ("clip_id", "file_path", "amapiano_proxy_score", "tags", "duration",
-                   "audio_score", "tag_prior", "n_events", "median_f0_hz", "median_tau_ms",
-                   "mtat_path")
+__all__ = ["build_dataset", "METADATA_FILE", "METADATA_FIELDS", "SUMMARY_FILE"]
+
 AUDIO_MODES = ("link", "copy", "symlink", "none")
 
 
 def _place(src, dest, mode):
-    # Idempotent, and atomic through a temporary name, so a re-run after a kill is safe.
+    # Idempotent, and atomic, so a re-run after a kill is safe.
     if os.path.exists(dest) and os.path.getsize(dest) == os.path.getsize(src):
         return
-    tmp = f"{dest}.tmp-{os.getpid()}"
-    if mode == "symlink":
-        os.symlink(os.path.abspath(src), tmp)
-    else:
-        try:
-            if mode != "link":
-                raise OSError("copy requested")
-            os.link(src, tmp)
-        except OSError:  # another file system, or no hard links: copy
-            shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    if mode == "copy":
+        with atomic_write(dest, "wb") as out, open(src, "rb") as fh:
+            shutil.copyfileobj(fh, out)
+        return
+    with atomic_path(dest) as tmp:
+        if mode == "symlink":
+            os.symlink(os.path.abspath(src), tmp)
+        else:
+            try:
+                os.link(src, tmp)
+            except OSError:  # another file system, or no hard links: copy
+                shutil.copyfile(src, tmp)
 
 
 def _place_audio(selected, out_dir, mode):
     """Put the selected audio under ``out_dir/audio`` and return each clip's ``file_path``."""
     if mode == "none":
         return [os.path.relpath(src, out_dir) for src, _ in selected]
-    audio_dir = os.path.join(out_dir, "audio")
+    audio_dir = os.path.join(out_dir, AUDIO_DIR)
     os.makedirs(audio_dir, exist_ok=True)
     names, seen = [], set()
     for src, clip_id in selected:
@@ -81,18 +80,14 @@ def _place_audio(selected, out_dir, mode):
         os.remove(os.path.join(audio_dir, name))
     for (src, _), name in zip(selected, names):
         _place(src, os.path.join(audio_dir, name), mode)
-    return [f"audio/{name}" for name in names]
+    return [f"{AUDIO_DIR}/{name}" for name in names]
 
 
 def _write_csv(path, fields, rows):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(path, newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(fields), lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _histogram(path, all_scores, selected_scores, cut):
@@ -155,9 +150,8 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
     from .batch import run_batch
     from .mtat import find_annotations, read_annotations
     from .scan import SCAN_FIELDS, score_file
-    from .score import combine_scores
     from .tags import join_tags, tag_prior
-    from .validate_dataset import DEFAULT_TOLERANCE, check_tolerance, duration_problem
+    from .validate import check_tolerance
 
     check_tolerance(expected_duration, tolerance)
     tolerance = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
@@ -172,10 +166,50 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
     clips, tag_names = read_annotations(find_annotations(mtat_root))
     root = os.path.abspath(os.fspath(mtat_root))
     paths = [os.path.join(root, c.mp3_path) for c in clips]
-    rows = run_batch(paths, score_file, results=os.path.join(out_dir, "scan_results.csv"),
+    rows = run_batch(paths, score_file, results=os.path.join(out_dir, SCAN_RESULTS_FILE),
                      fields=SCAN_FIELDS, workers=workers, dask=dask, progress=progress,
                      desc="build-dataset")
     by_path = {r["path"]: r for r in rows}
+
+    ranked, failed, wrong_duration, expected_duration, source = _rank(
+        clips, paths, by_path, expected_duration, tolerance)
+    if min_score is not None:
+        selected = [t for t in ranked if t[0] >= min_score]
+    else:
+        selected = ranked[:top]
+
+    file_paths = _place_audio([(path, clip.clip_id) for _, clip, path, _ in selected], out_dir, audio)
+    meta = [{
+        "clip_id": clip.clip_id, "file_path": fp, "amapiano_proxy_score": format(score, ".6g"),
+        "tags": join_tags(clip.tags), "duration": row["duration_s"], "audio_score": row["score"],
+        "tag_prior": format(tag_prior(clip.tags), ".6g"), "n_events": row["n_events"],
+        "median_f0_hz": row["median_f0_hz"], "median_tau_ms": row["median_tau_ms"],
+        "mtat_path": clip.mp3_path,
+    } for (score, clip, _, row), fp in zip(selected, file_paths)]
+    _write_csv(os.path.join(out_dir, METADATA_FILE), METADATA_FIELDS, meta)
+
+    tag_rows = _tag_counts(tag_names, ranked, selected)
+    _write_csv(os.path.join(out_dir, TAG_COUNTS_FILE), ("tag", "selected", "all"), tag_rows)
+
+    cut = selected[-1][0] if selected else None
+    _histogram(os.path.join(out_dir, HISTOGRAM_FILE), [t[0] for t in ranked],
+               [t[0] for t in selected], cut)
+    summary = {
+        "mtat_root": root, "clips": len(clips), "scored": len(ranked), "failed": len(failed),
+        "wrong_duration": len(wrong_duration), "expected_duration": expected_duration,
+        "expected_duration_source": source, "duration_tolerance": tolerance,
+        "selected": len(selected), "top": top, "min_score": min_score, "score_cut": cut,
+        "top_tags_selected": [r["tag"] for r in tag_rows[:10] if r["selected"]],
+        "failed_clips": failed, "wrong_duration_clips": wrong_duration,
+    }
+    write_json_atomic(os.path.join(out_dir, SUMMARY_FILE), summary)
+    return summary
+
+
+def _rank(clips, paths, by_path, expected_duration, tolerance):
+    """Split the scanned clips into ranked (best first), failed and wrong-length ones."""
+    from .score import combine_scores
+    from .validate import duration_problem
 
     decoded, failed, wrong_duration = [], [], []
     for clip, path in zip(clips, paths):
@@ -201,21 +235,11 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
         score = combine_scores(float(row["score"]), clip.tags)
         ranked.append((score, clip, path, row))
     ranked.sort(key=lambda t: (-t[0], t[1].mp3_path))
-    if min_score is not None:
-        selected = [t for t in ranked if t[0] >= min_score]
-    else:
-        selected = ranked[:top]
+    return ranked, failed, wrong_duration, expected_duration, source
 
-    file_paths = _place_audio([(path, clip.clip_id) for _, clip, path, _ in selected], out_dir, audio)
-    meta = [{
-        "clip_id": clip.clip_id, "file_path": fp, "amapiano_proxy_score": format(score, ".6g"),
-        "tags": join_tags(clip.tags), "duration": row["duration_s"], "audio_score": row["score"],
-        "tag_prior": format(tag_prior(clip.tags), ".6g"), "n_events": row["n_events"],
-        "median_f0_hz": row["median_f0_hz"], "median_tau_ms": row["median_tau_ms"],
-        "mtat_path": clip.mp3_path,
-    } for (score, clip, _, row), fp in zip(selected, file_paths)]
-    _write_csv(os.path.join(out_dir, METADATA_FILE), METADATA_FIELDS, meta)
 
+def _tag_counts(tag_names, ranked, selected):
+    """``tag, selected, all`` rows: how often each tag occurs, most selected first."""
     counts_all = {t: 0 for t in tag_names}
     counts_sel = dict(counts_all)
     for _, clip, _, _ in ranked:
@@ -224,70 +248,5 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
     for _, clip, _, _ in selected:
         for t in clip.tags:
             counts_sel[t] += 1
-    tag_rows = sorted(({"tag": t, "selected": counts_sel[t], "all": counts_all[t]} for t in tag_names),
-                      key=lambda r: (-r["selected"], -r["all"], r["tag"]))
-    _write_csv(os.path.join(out_dir, "tag_counts.csv"), ("tag", "selected", "all"), tag_rows)
-
-    cut = selected[-1][0] if selected else None
-    _histogram(os.path.join(out_dir, "score_histogram.png"), [t[0] for t in ranked],
-               [t[0] for t in selected], cut)
-    summary = {
-        "mtat_root": root, "clips": len(clips), "scored": len(ranked), "failed": len(failed),
-        "wrong_duration": len(wrong_duration), "expected_duration": expected_duration,
-        "expected_duration_source": source, "duration_tolerance": tolerance,
-        "selected": len(selected), "top": top, "min_score": min_score, "score_cut": cut,
-        "top_tags_selected": [r["tag"] for r in tag_rows[:10] if r["selected"]],
-        "failed_clips": failed, "wrong_duration_clips": wrong_duration,
-    }
-    with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as fh:
-        json.dump(summary, fh, indent=2)
-    return summary
-
-
-def _cmd_build(args) -> int:
-    try:
-        s = build_dataset(args.mtat, args.out, top=args.top, min_score=args.min_score,
-                          audio=args.audio, workers=args.workers, dask=args.dask,
-                          progress=args.progress, expected_duration=args.expected_duration,
-                          tolerance=args.tolerance)
-    except KeyboardInterrupt:
-        print("\ninterrupted: scores so far are saved; run the same command again to resume",
-              file=sys.stderr)
-        return 130
-    except (OSError, RuntimeError, ValueError) as exc:
-        print(f"build-dataset: {exc}", file=sys.stderr)
-        return 2
-    cut = "-" if s["score_cut"] is None else f"{s['score_cut']:.3f}"
-    expected = ("-" if s["expected_duration"] is None else
-                f"{s['expected_duration']:.2f} s +/- {s['duration_tolerance'] * 100:g}%, "
-                f"{s['expected_duration_source']}")
-    print(f"{s['selected']} of {s['clips']} clips selected (score >= {cut}) into "
-          f"{os.path.join(args.out, METADATA_FILE)}; {s['failed']} clips failed to decode, "
-          f"{s['wrong_duration']} excluded for their length (expected {expected}); "
-          f"all listed in {os.path.join(args.out, 'summary.json')}")
-    for f in (s["failed_clips"] + s["wrong_duration_clips"])[:20]:
-        print(f"  {f['mtat_path']}: {f['error']}", file=sys.stderr)
-    return 0
-
-
-def register(subparsers):
-    p = subparsers.add_parser("build-dataset", help="rank MagnaTagATune clips and write a training set")
-    p.add_argument("--mtat", required=True, metavar="ROOT",
-                   help="MagnaTagATune folder (annotations_final.csv and mp3 folders 0-f)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    pick = p.add_mutually_exclusive_group()
-    pick.add_argument("--top", type=int, default=None, help="keep the N best clips (default 8000)")
-    pick.add_argument("--min-score", type=float, default=None, metavar="X",
-                      help="keep every clip scoring at least X")
-    p.add_argument("--audio", choices=AUDIO_MODES, default="link",
-                   help="put the audio in DIR/audio as hard links (default), copies, symlinks, "
-                        "or leave it in place (none)")
-    p.add_argument("--expected-duration", type=float, default=None, metavar="SECONDS",
-                   help="expected clip length (MTAT: ~29.1 s; default: the corpus median)")
-    p.add_argument("--tolerance", type=float, default=None, metavar="FRACTION",
-                   help="exclude clips whose length is off the expected by more than this "
-                        "fraction (default 0.1)")
-    from .scan import add_batch_arguments
-
-    add_batch_arguments(p)
-    p.set_defaults(func=_cmd_build)
+    return sorted(({"tag": t, "selected": counts_sel[t], "all": counts_all[t]} for t in tag_names),
+                  key=lambda r: (-r["selected"], -r["all"], r["tag"]))

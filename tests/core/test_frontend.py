@@ -5,7 +5,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from logdrum import frontend, synth
+from logdrum import synth
+from logdrum.core import frontend
 
 
 def _band_amplitude(y, rate, lo=40.0, hi=160.0):

@@ -1,4 +1,4 @@
-"""GPU utilisation watch: SEED.md's "GPU utilization < 50% -> configuration error".
+"""GPU utilisation watch: a GPU busy less than 50 % of the time means a configuration error.
 
 A sampler thread reads each visible GPU's utilisation every ``interval`` seconds, through NVML
 (``pynvml``) when it is installed, else ``nvidia-smi``; when the average over the last
@@ -103,8 +103,7 @@ class GpuWatch:
         ``reader() -> list of {"index", "util", ...}``; default :func:`find_reader`.
     """
 
-    def __init__(self, alerts, min_percent=50.0, window=600.0, interval=10.0, reader=None,
-                 source=None):
+    def __init__(self, alerts, min_percent, window, interval, reader=None, source=None):
         self.alerts, self.min_percent = alerts, min_percent
         self.window, self.interval = window, interval
         if reader is None:

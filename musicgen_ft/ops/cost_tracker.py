@@ -1,8 +1,8 @@
 """Cost tracker: machine time accumulated across restarts, in ``orchestrator_state.json``.
 
-The file is what SEED.md's "Cost Tracking Dashboard" reads: ``elapsed_time`` (seconds),
-``cost`` (hours x spot rate), ``epoch``, ``global_step``, ``best_val_loss``, ``restarts`` and
-``alerts``. Time is counted while this process runs (a spot machine bills for all of it,
+The file's keys are :data:`evaluation.run_folder.STATE_KEYS` (the contract the cost dashboard
+``python -m evaluation cost`` reads): ``elapsed_time`` (seconds), ``cost`` (hours x spot rate),
+``epoch``, ``global_step``, ``best_val_loss``, ``restarts``, ``alerts``, the rate and the budget. Time is counted while this process runs (a spot machine bills for all of it,
 loading and encoding included) and written atomically at every log interval, so a SIGKILL
 loses at most one interval of accounting.
 """
@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 
-STATE_FILE = "orchestrator_state.json"
+from evaluation.run_folder import BUDGET_KEY, SPOT_RATE_KEY, STATE_FILE
+from logdrum.io.atomic import write_json_atomic
 
-
-def write_json_atomic(path, data):
-    """Write JSON through a temp file in the same folder, fsync, then ``os.replace``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+__all__ = ["CostTracker"]
 
 
 class CostTracker:
@@ -87,8 +78,8 @@ class CostTracker:
             self.state["best_val_loss"] = None
         self.state["elapsed_time"] = round(self.elapsed, 3)
         self.state["cost"] = round(self.cost, 6)
-        self.state["spot_rate_usd_per_hour"] = self.rate
-        self.state["budget_usd"] = self.budget
+        self.state[SPOT_RATE_KEY] = self.rate
+        self.state[BUDGET_KEY] = self.budget
         if not self.write:
             return self.state
         try:

@@ -1,6 +1,6 @@
 """CUDA out-of-memory back-off: same effective batch, smaller pieces.
 
-SEED.md's abort table says "OOM errors -> reduce batch size (8 -> 4)". Done by hand that
+The launch checklist's answer to an out-of-memory error is "reduce batch size (8 -> 4)". Done by hand that
 changes the effective batch and breaks resume; done here, the step that ran out of memory is
 redone with every micro-batch split in two (half the micro-batch, twice the accumulation), so
 the effective batch, the data order and the learning-rate schedule stay exactly as configured.
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import torch
 
-from .cost import write_json_atomic
+from evaluation.run_folder import OOM_STATE_FILE
+from logdrum.io.atomic import write_json_atomic
 
-STATE_FILE = "oom_backoff.json"
 FAULT_ENV = "MUSICGEN_FT_TEST_OOM_ABOVE"
 
 log = logging.getLogger("musicgen_ft")
@@ -78,7 +78,7 @@ class OOMBackoff:
     """
 
     def __init__(self, run_dir, batch_size, grad_accum_steps, enabled=True):
-        self.path = Path(run_dir) / STATE_FILE
+        self.path = Path(run_dir) / OOM_STATE_FILE
         self.batch_size, self.grad_accum_steps = batch_size, grad_accum_steps
         self.enabled = enabled
         self.factor = 1

@@ -5,7 +5,7 @@
    four cascaded moving averages, as in a CIC decimator): its nulls sit exactly on the
    multiples of the analysis rate, which are the frequencies that would fold into 0-150 Hz.
    Content 150 Hz either side of them (hats, snares, vocals around 2, 4, 6 kHz) is attenuated
-   by at least 85 dB while the band itself loses at most 0.35 dB (at 150 Hz) (``tests/test_frontend.py``
+   by at least 85 dB while the band itself loses at most 0.35 dB (at 150 Hz) (``tests/core/test_frontend.py``
    measures both). It costs four multiply-adds per input sample and makes no full-rate copy.
 2. :func:`band_envelope` band-passes the decimated signal to 50-150 Hz (8th-order Butterworth)
    and returns its amplitude envelope in dBFS on a 5 ms grid.
@@ -19,7 +19,7 @@ import numpy as np
 
 from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
-from .validation import as_audio_array, check_sr, pcm_scale
+from .checks import as_audio_array, check_sr, pcm_scale
 
 __all__ = ["decimation_factor", "decimate", "band_envelope", "band_gain_db", "PARALLEL_MIN_SAMPLES"]
 

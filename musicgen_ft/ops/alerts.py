@@ -1,7 +1,7 @@
 """Alerts: one line in the log and one JSON line in ``alerts.jsonl`` per alert.
 
-Levels follow SEED.md's "Operational Alerts": INFO (green, no action), WARNING (yellow,
-monitor closely), CRITICAL (red, immediate intervention; the run stops).
+Levels are :data:`evaluation.run_folder.ALERT_LEVELS`: INFO (green, no action), WARNING
+(yellow, monitor closely), CRITICAL (red, immediate intervention; the run stops).
 
 ``alerts.jsonl`` exists from the start of a run (rank 0 creates it empty), so a run without
 alerts leaves an empty file: the evaluation reads that as "no alerts" (stability PASS), while a
@@ -16,7 +16,9 @@ import os
 import time
 from pathlib import Path
 
-LEVELS = ("INFO", "WARNING", "CRITICAL")
+from evaluation.run_folder import ALERT_LEVELS, read_jsonl
+
+__all__ = ["AlertLog", "read_alerts"]
 
 log = logging.getLogger("musicgen_ft")
 
@@ -64,8 +66,8 @@ class AlertLog:
         **details
             JSON-serialisable context (step, loss, ...).
         """
-        if level not in LEVELS:
-            raise ValueError(f"alert level must be one of {LEVELS}, got {level!r}")
+        if level not in ALERT_LEVELS:
+            raise ValueError(f"alert level must be one of {ALERT_LEVELS}, got {level!r}")
         self.count += 1
         if self.path is None:
             return
@@ -86,7 +88,4 @@ class AlertLog:
 
 def read_alerts(path):
     """All alerts recorded in an ``alerts.jsonl`` file (empty list if there is none)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [obj for _, obj in read_jsonl(path)]

@@ -1,6 +1,6 @@
 """Alert delivery: WARNING and CRITICAL alerts also go to a webhook URL and/or a shell command.
 
-SEED.md wants e-mail alerts; an operator plugs in whatever reaches them: a Slack or Teams
+The launch checklist wants e-mail alerts; an operator plugs in whatever reaches them: a Slack or Teams
 incoming webhook, an SNS/HTTP bridge, or a command such as ``mail -s "$ALERT_LEVEL" ops@...``.
 
 - **Webhook**: ``POST`` of the alert record as JSON (``Content-Type: application/json``) with
@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.request
 
-from .alerts import LEVELS
+from evaluation.run_folder import ALERT_LEVELS as LEVELS
 
 log = logging.getLogger("musicgen_ft")
 

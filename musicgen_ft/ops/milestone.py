@@ -1,7 +1,7 @@
 """The week-5 milestone, automatic: generate, measure authenticity, decide, report, stop on NO-GO.
 
-SEED.md's "Success Criteria" ask at week 5 (840 h of machine time): authenticity >= 35%, best
-validation loss <= 3.5, cost within $600, training stable. When the run reaches
+The success criteria (:mod:`evaluation.criteria`) are judged at week 5 (840 h of machine time):
+authenticity >= 35%, best validation loss <= 3.5, cost within $600, training stable. When the run reaches
 ``milestone_hours`` of machine time (or optimizer step ``milestone_step``), the trainer:
 
 1. writes ``last.ckpt`` (the checkpoint is kept, whatever the verdict);
@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import capture_rng, restore_rng
-from .cost import write_json_atomic
+from ..checkpoint import capture_rng, restore_rng
+from evaluation.run_folder import ALERTS_FILE
+from logdrum.io.atomic import write_json_atomic
 
 log = logging.getLogger("musicgen_ft")
 
@@ -116,7 +117,7 @@ class Milestone:
         from evaluation.decision import CONDITIONAL_GO, NO_GO
 
         cfg = self.cfg
-        (cfg.run_path / "alerts.jsonl").touch()   # no alert file means no alert was raised
+        (cfg.run_path / ALERTS_FILE).touch()   # no alert file means no alert was raised
         thresholds = evaluation.Thresholds(
             min_authenticity=cfg.milestone_min_authenticity,
             max_val_loss=cfg.milestone_max_val_loss, budget=cfg.budget_usd,
@@ -160,7 +161,7 @@ class Milestone:
         failed = [r for r in rep.decision.reasons if r.status in ("FAIL", "MISSING")]
         lines = ["# Run aborted: week-5 NO-GO", "",
                  f"Run `{cfg.run_dir}` stopped at step {summary['step']} because the automatic "
-                 f"milestone decided **NO-GO** (SEED.md: abort, generate report, escalate).", "",
+                 f"milestone decided **NO-GO** (the plan for NO-GO: abort, keep this report, escalate).", "",
                  "## Why", ""] + [f"- {r}" for r in failed] + [
                  "", "## What is kept", "",
                  f"- `{cfg.run_dir}/checkpoints/` (last.ckpt at this step, best_model.pt, "

@@ -1,0 +1,123 @@
+"""Atomic file writes: the one way every file that another process or a restart reads is written.
+
+A reader (a resumed run, a second worker, the evaluation) must see either the old file or the
+new one, never half of one. So the new content goes to a temporary name in the *same* folder
+(``os.replace`` is atomic only within one file system), is flushed and fsynced, replaces the old
+name in one step, and the folder is fsynced so the rename itself survives a power cut. On any
+error the temporary file is removed and the old file is left as it was.
+
+Temporary names all follow :func:`temp_name`: ``.NAME.PID.tmp``. A process killed mid-write leaves
+one behind; :func:`is_temp_name` recognises them so a restart can clean them up, files and
+folders alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["atomic_write", "atomic_path", "write_json_atomic", "fsync_dir", "temp_name",
+           "is_temp_name", "remove_path"]
+
+_TEMP = re.compile(r"^\..+\.tmp$")
+
+
+def temp_name(path):
+    """The temporary sibling of ``path`` this process writes before replacing ``path``.
+
+    The process id keeps two writers of one folder (two workers, two runs sharing a cache)
+    from writing the same temporary file.
+    """
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def is_temp_name(name):
+    """True for a name :func:`temp_name` makes (a leftover of a killed writer)."""
+    return bool(_TEMP.match(os.path.basename(os.fspath(name))))
+
+
+def fsync_dir(folder):
+    """fsync a folder so that a rename inside it is durable; a no-op where that is unsupported."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_path(path):
+    """Remove a file, a link or a whole folder; no error when it is already gone."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path to create ``path``'s new content at; put it in place on success.
+
+    For writers that need a path rather than an open file (a hard link, a symlink, a library
+    that saves by name). The caller creates a *file* at the yielded path; it is fsynced,
+    renamed over ``path`` and the folder fsynced. If the block raises, the temporary file is
+    removed, ``path`` is untouched and the exception propagates.
+    """
+    path = Path(path)
+    tmp = temp_name(path)
+    remove_path(tmp)
+    try:
+        yield tmp
+        if not tmp.is_symlink():
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        remove_path(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+@contextmanager
+def atomic_write(path, mode="w", **open_kwargs):
+    """Open a temporary file for writing; on success it replaces ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    mode : {"w", "wb"}
+    **open_kwargs
+        Passed to :func:`open` (``encoding``, ``newline``).
+
+    Examples
+    --------
+    >>> with atomic_write("table.csv", newline="") as f:   # doctest: +SKIP
+    ...     f.write("a,b\\n")
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
+    if mode == "w":
+        open_kwargs.setdefault("encoding", "utf-8")
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **open_kwargs) as f:
+            yield f
+            f.flush()
+
+
+def write_json_atomic(path, data):
+    """Write ``data`` as indented JSON to ``path`` with :func:`atomic_write`."""
+    with atomic_write(path) as f:
+        json.dump(data, f, indent=2)
