@@ -14,7 +14,10 @@ read. ``--json`` prints ``{"ok": ..., "checks": [{"name", "ok", "detail"}, ...]}
 Checks: config sanity (and the backend), accelerator and its memory, run directory writable
 with free disk for the checkpoints, the detector self-test (the seed's five cases), the dataset
 (every file the metadata names decodes: 0 broken files), resume state (fresh, or which
-checkpoint and step; a halted run or an exhausted budget fails), TensorBoard log directory.
+checkpoint and step; a halted run or an exhausted budget fails), TensorBoard log directory,
+what watches the run, and throughput: a few real optimizer steps of the configured model on the
+configured device (:mod:`.probe`) project the cost of the planned epochs, which fails above the
+budget and names the settings that would fit.
 Nothing is modified: a probe file is written in the run directory (or, before the first run,
 in its nearest existing parent) and removed again.
 """
@@ -290,7 +293,23 @@ def check_operations(cfg):
     return Check("operations", True, "; ".join(parts))
 
 
-def run_checks(config_path, *, workers=None):
+def check_throughput(cfg, steps=3):
+    """Probe a few real optimizer steps; fail when the planned epochs overrun the budget."""
+    from .cost import STATE_FILE
+    from .probe import probe_check
+
+    name = "throughput"
+    if steps <= 0:
+        return Check(name, True, "probe skipped (--probe-steps 0): cost not projected")
+    try:
+        state = json.loads((cfg.run_path / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        state = {}
+    ok, detail = probe_check(cfg, steps=steps, state=state if isinstance(state, dict) else {})
+    return Check(name, ok, detail)
+
+
+def run_checks(config_path, *, workers=None, probe_steps=3):
     """Every check, in order; a config that cannot be read stops after the first line."""
     cfg, first = check_config(config_path)
     if cfg is None:
@@ -302,7 +321,8 @@ def run_checks(config_path, *, workers=None):
              ("dataset", lambda: check_dataset(cfg, workers)),
              ("resume state", lambda: check_resume(cfg)),
              ("TensorBoard", lambda: check_tensorboard(cfg)),
-             ("operations", lambda: check_operations(cfg))]
+             ("operations", lambda: check_operations(cfg)),
+             ("throughput", lambda: check_throughput(cfg, probe_steps))]
     for name, fn in steps:
         try:
             checks.append(fn())
@@ -318,8 +338,10 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes for the dataset check (default: all cores)")
+    parser.add_argument("--probe-steps", type=int, default=3,
+                        help="optimizer steps timed by the throughput probe (0: skip it)")
     args = parser.parse_args(argv)
-    checks = run_checks(args.config, workers=args.workers)
+    checks = run_checks(args.config, workers=args.workers, probe_steps=args.probe_steps)
     ok = all(c.ok for c in checks)
     if args.json:
         print(json.dumps({"ok": ok, "checks": [asdict(c) for c in checks]}, indent=2,
