@@ -130,6 +130,7 @@ def plot_cost(cost, path, *, decision_hours=840.0):
                 color="tab:green", lw=1.8, ls="-.",
                 label=f"measured speed: {m.epochs} epochs end at {m.finish_hours:.0f} h, "
                       f"${m.finish_cost:.0f}")
+        ax.plot([m.finish_hours], [m.finish_cost], "o", color="tab:green")
         ax.plot([m.week5_hours], [m.week5_cost], "s", color="tab:green", ms=5,
                 label=f"measured week-5 point ({m.week5_epochs:g} epochs): {m.week5_hours:.0f} h")
         top = max(top, m.finish_cost)

@@ -82,7 +82,7 @@ class Throughput:
         timed = t["seconds"] > 0 and t["steps"] > 0
         sps = t["samples"] / t["seconds"] if timed else None
         return {**self.plan, "steps": t["steps"], "samples": t["samples"],
-                "tokens": t["tokens"], "seconds": round(t["seconds"], 6),
+                "tokens": t["tokens"], "seconds": t["seconds"],
                 "segment_seconds": self.segment_seconds,
                 "samples_per_s": sps,
                 "seconds_per_step": t["seconds"] / t["steps"] if timed else None,
