@@ -36,6 +36,9 @@ class ProbeResult:
     seconds_per_step: float | None = None
     peak_memory_gb: float | None = None
     memory_kind: str = ""
+    loss: float | None = None
+    grad_scale: float | None = None
+    skipped_steps: int = 0
     error: str | None = None
     finish_cost: float | None = None
     fits: bool | None = None
@@ -90,8 +93,17 @@ def _random_batch(backend, batch_size, segment_seconds, seed):
     return make_batch(data, np.arange(batch_size), backend)
 
 
-def measure(cfg, *, steps=3, warmup=1):
+def measure(cfg, *, steps=3, warmup=1, backend=None):
     """Time ``steps`` optimizer steps of ``cfg``'s model, device, precision and batch.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    steps, warmup : int
+        Timed steps, after ``warmup`` untimed ones.
+    backend : Backend, optional
+        A model already built for ``cfg`` (reused, e.g. across batch sizes); by default the
+        probe builds ``cfg.model`` and frees it afterwards.
 
     Returns
     -------
@@ -104,12 +116,13 @@ def measure(cfg, *, steps=3, warmup=1):
     from .optim import apply_update, autocast_for, build_optimizer, pick_device_precision
 
     result = ProbeResult(describe(cfg, cfg.precision))
-    backend = None
+    owned = backend is None
     try:
         device, precision = pick_device_precision(cfg)
         result.setting = describe(cfg, precision)
-        backend = build_model(cfg.model, seed=cfg.seed)
-        _memory_options(backend, cfg)
+        if owned:
+            backend = build_model(cfg.model, seed=cfg.seed)
+            _memory_options(backend, cfg)
         model = backend.model.to(device)
         set_train_mode(model, True)
         params = [p for p in model.parameters() if p.requires_grad]
@@ -124,22 +137,30 @@ def measure(cfg, *, steps=3, warmup=1):
             for _ in range(cfg.grad_accum_steps):
                 loss, _ = lm_loss(backend, batch, device, autocast)
                 scaler.scale(loss / cfg.grad_accum_steps).backward()
-            apply_update(optimizer, scheduler, scaler, params, cfg.max_grad_norm)
+            _, _, _, skipped = apply_update(optimizer, scheduler, scaler, params,
+                                            cfg.max_grad_norm)
             if i >= warmup:
                 times.append(time.perf_counter() - t0)
+                result.skipped_steps += int(skipped)
         samples = cfg.batch_size * cfg.grad_accum_steps
         result.seconds_per_step = sum(times) / len(times)
         result.samples_per_s = samples / result.seconds_per_step
         result.peak_memory_gb = _peak_memory_gb(device)
         result.memory_kind = ("CUDA max allocated" if device.startswith("cuda")
                               else "process peak RSS")
+        result.loss = float(loss.item())
+        result.grad_scale = float(scaler.get_scale()) if scaler.is_enabled() else None
     except Exception as exc:   # out of memory or a model that cannot be built: say which
         from .oom import is_oom
 
         kind = "out of memory" if is_oom(exc) else type(exc).__name__
         result.error = f"{kind}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
     finally:
-        del backend
+        optimizer = model = params = batch = None   # free the memory before the next probe
+        if owned:
+            backend = None
+        else:   # a step that ran out of memory leaves gradients on the shared model
+            backend.model.zero_grad(set_to_none=True)
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     return result
