@@ -262,9 +262,9 @@ def probe_check(cfg, *, steps=3, state=None, time_budget_s=600.0):
         return False, f"probe of {first.setting} failed: {first.error}"
     proj = _project(first, cfg, per_epoch, state)
     text = (f"{first.samples_per_s:.3g} samples/s measured over {steps} steps ({first.setting}, "
-            f"{first.memory_kind} {first.peak_memory_gb:.2f} GiB): {proj.hours_per_epoch:.3g} h per epoch of "
-            f"{per_epoch} samples, {proj.epochs} epochs end at ${proj.finish_cost:.2f} of "
-            f"${cfg.budget_usd:.2f}")
+            f"{first.memory_kind} {first.peak_memory_gb:.2f} GiB): {proj.hours_per_epoch:.3g} h "
+            f"per epoch of {per_epoch} samples, {proj.epochs} epochs end at "
+            f"${proj.finish_cost:.2f} of ${cfg.budget_usd:.2f}")
     if proj.fits_budget:
         return True, text
     tried = []
