@@ -34,6 +34,7 @@ import csv
 import dataclasses
 import gc
 import json
+import math
 import os
 import sys
 import tempfile
@@ -172,7 +173,7 @@ def precision_steps(device, models, segment_s):
                                 grad_accum_steps=2, segment_seconds=segment_s),
                         steps=3, backend=backend)
             runs[p] = {**dataclasses.asdict(r),
-                       "finite_loss": r.loss is not None and r.loss == r.loss,
+                       "finite_loss": r.loss is not None and math.isfinite(r.loss),
                        "grad_scaler": p == "fp16" and r.grad_scale is not None}
         params = sum(p.numel() for p in backend.model.parameters())
         out[name] = {"available": True, "parameters": params, "precisions": runs}
@@ -318,6 +319,26 @@ def oom_backoff(work):
             "survived": any(a["survived"] for a in attempts)}
 
 
+def summary(sections):
+    """The answers at a glance: which steps ran clean, whether the back-off survived."""
+    steps = sections.get("precision_steps", {})
+    out = {}
+    for model, entry in steps.items():
+        if isinstance(entry, dict) and entry.get("available"):
+            for p, r in entry["precisions"].items():
+                out[f"{model} {p} steps ok"] = r["error"] is None and r["finite_loss"]
+        elif isinstance(entry, dict) and "available" in entry:
+            out[f"{model} available"] = False
+    oom = sections.get("oom_backoff", {})
+    out["oom back-off survived"] = oom.get("survived") if oom.get("status") == "ok" else None
+    sweep = sections.get("batch_sweep", {})
+    out["largest batch that fit"] = {
+        p: max((r["batch_size"] for r in sweep.get("rows", []) if r.get("precision") == p
+                and r.get("samples_per_s")), default=None)
+        for p in {r.get("precision") for r in sweep.get("rows", [])}}
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python benchmarks/gpu_check.py",
                                      description="Unattended GPU check of musicgen_ft.")
@@ -354,6 +375,7 @@ def main(argv=None):
     rec.section("batch_sweep", lambda: batch_sweep(device, sweep_models, segment_s, rec),
                 needs_s=60)
     rec.data["finished"] = True
+    rec.data["summary"] = summary(rec.data["sections"])
     rec.save()
     failed = [k for k, v in rec.data["sections"].items() if v.get("status") != "ok"]
     print(f"gpu_check: done in {rec.data['elapsed_s']:.0f}s; sections not ok: "
