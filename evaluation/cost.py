@@ -10,13 +10,17 @@ Conventions
   or at the spot rate before any time has elapsed.
 - The defaults are the project's (:mod:`evaluation.criteria`): $0.39/h spot, $600 budget with a
   warning at 80%, 8 weeks (1344 h) planned, the decision at week 5 (840 h).
+- Beside that calendar, ``measured`` projects hours and dollars from the throughput the
+  trainer recorded (:mod:`evaluation.projection`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .criteria import BUDGET_USD, BUDGET_WARNING_FRACTION, PLANNED_HOURS, SPOT_RATE_USD_PER_HOUR
+from .criteria import (BUDGET_USD, BUDGET_WARNING_FRACTION, DECISION_HOURS, PLANNED_HOURS,
+                       SPOT_RATE_USD_PER_HOUR)
+from .projection import MeasuredProjection, measured_projection
 from .run_folder import BUDGET_KEY, SPOT_RATE_KEY
 
 __all__ = ["CostReport", "validate", "cost_report", "seed_projection"]
@@ -44,6 +48,9 @@ class CostReport:
         Spend at ``planned_hours`` at the run's burn rate.
     status : str
         ``"OK"``, ``"WARNING"`` (at or above ``warning_fraction`` of the budget) or ``"OVER"``.
+    measured : MeasuredProjection or None
+        Hours and dollars from the trainer's measured throughput
+        (:mod:`evaluation.projection`); ``None`` before the run has timed a step.
     """
 
     elapsed_hours: float
@@ -58,6 +65,7 @@ class CostReport:
     planned_hours: float
     projected_cost: float
     status: str
+    measured: MeasuredProjection | None = None
 
     @property
     def burn_rate(self) -> float:
@@ -80,6 +88,9 @@ class CostReport:
             f"Projected at {self.planned_hours:.0f}h (planned end): ${self.projected_cost:.2f} "
             f"at ${self.burn_rate:.3f}/h"
             + (" -> OVER BUDGET" if self.projected_cost > self.budget else ""),
+            "",
+            self.measured.format() if self.measured is not None else
+            "Measured throughput: none recorded yet (no timed optimizer step in the state)",
             "",
             "Week  Hours   Cost (seed)  Budget %",
         ]
@@ -157,7 +168,12 @@ def cost_report(state_or_run, *, spot_rate=None, budget=None,
     projected = cost + max(0.0, planned_hours - elapsed_hours) * burn
     fraction = cost / budget
     status = "OVER" if cost > budget else "WARNING" if fraction >= warning_fraction else "OK"
+    measured = measured_projection(state, spot_rate=spot_rate, budget=budget,
+                                   elapsed_hours=elapsed_hours, cost=cost,
+                                   planned_hours=planned_hours,
+                                   decision_hours=min(DECISION_HOURS, planned_hours))
     return CostReport(elapsed_hours=elapsed_hours, spot_rate=spot_rate, computed_cost=computed,
                       recorded_cost=recorded, cost=cost, budget=budget, remaining=budget - cost,
                       fraction_used=fraction, warning_fraction=warning_fraction,
-                      planned_hours=planned_hours, projected_cost=projected, status=status)
+                      planned_hours=planned_hours, projected_cost=projected, status=status,
+                      measured=measured)

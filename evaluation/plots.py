@@ -101,6 +101,9 @@ def plot_authenticity(results, path, *, threshold=MIN_AUTHENTICITY, baseline_ban
 def plot_cost(cost, path, *, decision_hours=DECISION_HOURS):
     """Spend against the budget line: the seed's projection, the run's position and its projection.
 
+    When the run recorded its throughput, the projection at the measured speed is drawn too:
+    from the spend so far to the finish of the last epoch, with the week-5 point on the way.
+
     Parameters
     ----------
     cost : CostReport
@@ -108,7 +111,8 @@ def plot_cost(cost, path, *, decision_hours=DECISION_HOURS):
     if cost is None:
         return None
     fig, ax = _figure()
-    end = max(cost.planned_hours, cost.elapsed_hours)
+    m = cost.measured
+    end = max(cost.planned_hours, cost.elapsed_hours, m.finish_hours if m else 0.0)
     h = np.array([0.0, end])
     ax.plot(h, h * cost.spot_rate, color="tab:gray", lw=1, ls=":",
             label=f"seed projection (${cost.spot_rate:.2f}/h)")
@@ -122,11 +126,21 @@ def plot_cost(cost, path, *, decision_hours=DECISION_HOURS):
     ax.plot([cost.elapsed_hours, cost.planned_hours], [cost.cost, cost.projected_cost],
             color="tab:blue", lw=1.2, ls="--", label=f"projected ${cost.projected_cost:.0f}")
     ax.plot([cost.elapsed_hours], [cost.cost], "o", color="tab:blue")
+    top = max(cost.budget, cost.projected_cost)
+    if m is not None:
+        ax.plot([cost.elapsed_hours, m.finish_hours], [cost.cost, m.finish_cost],
+                color="tab:green", lw=1.8, ls="-.",
+                label=f"measured speed: {m.epochs} epochs end at {m.finish_hours:.0f} h, "
+                      f"${m.finish_cost:.0f}")
+        ax.plot([m.finish_hours], [m.finish_cost], "o", color="tab:green")
+        ax.plot([m.week5_hours], [m.week5_cost], "s", color="tab:green", ms=5,
+                label=f"measured week-5 point ({m.week5_epochs:g} epochs): {m.week5_hours:.0f} h")
+        top = max(top, m.finish_cost)
     ax.set_xlabel("hours")
     ax.set_ylabel("dollars")
     ax.set_title(f"Cost burn: ${cost.cost:.2f} after {cost.elapsed_hours:.0f} h")
     ax.set_xlim(0, end * 1.02)
-    ax.set_ylim(0, max(cost.budget, cost.projected_cost) * 1.1)
+    ax.set_ylim(0, top * 1.1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     return _save(fig, path)

@@ -35,6 +35,7 @@ import os
 
 __all__ = ["STATE_FILE", "METRICS_FILE", "ALERTS_FILE", "HALT_FILE", "OOM_STATE_FILE",
            "TENSORBOARD_DIR", "CHECKPOINTS_DIR", "STATE_KEYS", "SPOT_RATE_KEY", "BUDGET_KEY",
+           "THROUGHPUT_KEY",
            "ALERT_LEVELS", "normalise_level", "read_jsonl"]
 
 STATE_FILE = "orchestrator_state.json"
@@ -47,11 +48,14 @@ CHECKPOINTS_DIR = "checkpoints"
 
 SPOT_RATE_KEY = "spot_rate_usd_per_hour"
 BUDGET_KEY = "budget_usd"
+#: The trainer's measured speed (:class:`musicgen_ft.throughput.Throughput`): totals, rates and
+#: the run's plan, read by the cost projection (:mod:`evaluation.projection`).
+THROUGHPUT_KEY = "throughput"
 #: Keys of ``orchestrator_state.json``: machine time in seconds over every restart, dollars
 #: spent, progress, the best validation loss (``null`` before the first validation), spot
 #: interruptions survived, alerts raised, and the rate and budget the run was given.
 STATE_KEYS = ("elapsed_time", "cost", "epoch", "global_step", "best_val_loss", "restarts",
-              "alerts", SPOT_RATE_KEY, BUDGET_KEY)
+              "alerts", SPOT_RATE_KEY, BUDGET_KEY, THROUGHPUT_KEY)
 
 #: Alert levels, least to most severe: INFO (no action), WARNING (watch closely), CRITICAL
 #: (intervene now; the run stops).

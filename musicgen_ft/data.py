@@ -131,6 +131,12 @@ def segment(audio, seg_len, min_len):
     return np.stack(segs).astype(np.float32), np.asarray(valid, np.int64)
 
 
+def count_segments(duration_s, segment_seconds, min_segment_seconds):
+    """Segments :func:`segment` cuts from ``duration_s`` seconds of audio (without reading it)."""
+    n_full = int(duration_s // segment_seconds)
+    return n_full + int(duration_s - n_full * segment_seconds >= min_segment_seconds)
+
+
 @dataclass
 class CodeSet:
     """Encoded segments held in memory: ``codes`` ``(N, K, F)`` int16, ``n_valid`` frames."""

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .ops.alerts import AlertLog
-from evaluation.run_folder import ALERTS_FILE, CHECKPOINTS_DIR
+from evaluation.run_folder import ALERTS_FILE, CHECKPOINTS_DIR, THROUGHPUT_KEY
 
 from .checkpoint import CheckpointManager, SaveError
 from .ops.cost_tracker import CostTracker
@@ -47,6 +47,7 @@ from .optim import (apply_update, autocast_for, pick_device_precision,  # noqa: 
                     warmup_cosine)
 from .startup import StartupMixin
 from .state import StateMixin
+from .throughput import Throughput
 from .val_loss import ValidationMixin
 from .ops.idle import Heartbeat
 
@@ -80,6 +81,9 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,
                                 write=main)
         self.alerts.count = int(self.cost.state.get("alerts", 0))
+        # running average over every start of the run (continued from the state file)
+        self.speed = Throughput(self.cost.state.get(THROUGHPUT_KEY),
+                                segment_seconds=cfg.segment_seconds)
         self.nan_at = int(os.environ.get(NAN_ENV, "0") or 0)
         self.oom = OOMBackoff(self.run_dir, cfg.batch_size, cfg.grad_accum_steps, cfg.oom_backoff)
         self.milestone = Milestone(cfg)
@@ -117,6 +121,10 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         if not self._load_data():
             return ExitCode.OK if self.should_stop() else ExitCode.ERROR
         self._build_optimizer()
+        self.speed.plan.update(
+            samples_per_epoch=len(self.train_set), steps_per_epoch=self.steps_per_epoch,
+            epochs=cfg.epochs, batch_size=cfg.batch_size, grad_accum_steps=cfg.grad_accum_steps,
+            device=self.device, precision=self.precision, model=cfg.model)
         resumed_from = self._resume()
         self.ddp = self.dist.wrap(self.backend.model)
         self._banner(resumed_from)
@@ -132,7 +140,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             return ExitCode.OOM
         finally:
             self.metrics.close()
-            self.cost.update(alerts=self.alerts.count)
+            self.cost.update(alerts=self.alerts.count, **{THROUGHPUT_KEY: self.speed.summary()})
 
     # ---- the loop ----------------------------------------------------------------------
     def _loop(self):
@@ -215,6 +223,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         """One optimizer step over a group of micro-batches; an exit code means stop."""
         cfg = self.cfg
         step = self.global_step + 1
+        self.speed.start_step()
         total, per_cb, seen, tokens = self._accumulate_with_backoff(group, start, step)
         interval["samples"] += seen
         interval["tokens"] += tokens
@@ -224,6 +233,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             return self._halt(critical[0], step, group, start, per_cb)
         lr, grad_norm, scale, skipped = apply_update(self.optimizer, self.scheduler, self.scaler,
                                                      self.params, cfg.max_grad_norm)
+        self.speed.end_step(seen, tokens)
         self.global_step = step
         self.batch_in_epoch = start + len(group)
         for level, code, message in alerts:
@@ -253,10 +263,13 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         log.info("Epoch %d/%d | Batch %d/%d | Step %d | Loss: %.3f | LR: %.2e | grad %.2f | "
                  "%.1f samples/s", self.epoch + 1, self.cfg.epochs, micro, self.n_micro, step,
                  loss, lr, grad_norm, sps)
+        speed = self.speed.summary()
         self.metrics.log("train", step, loss=loss, loss_per_codebook=per_cb.tolist(), lr=lr,
                          grad_norm=grad_norm, samples_per_s=sps, tokens_per_s=tps,
-                         epoch=self.epoch + 1)
-        self.cost.update(global_step=step, epoch=self.epoch, alerts=self.alerts.count)
+                         step_seconds=self.speed.last_step_seconds,
+                         measured_samples_per_s=speed["samples_per_s"], epoch=self.epoch + 1)
+        self.cost.update(global_step=step, epoch=self.epoch, alerts=self.alerts.count,
+                         **{THROUGHPUT_KEY: speed})
 
     def _end_epoch(self, val):
         val_loss, _ = val

@@ -31,8 +31,10 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes for the dataset check (default: all cores)")
+    parser.add_argument("--probe-steps", type=int, default=3,
+                        help="optimizer steps timed by the throughput probe (0: skip it)")
     args = parser.parse_args(argv)
-    checks = run_checks(args.config, workers=args.workers)
+    checks = run_checks(args.config, workers=args.workers, probe_steps=args.probe_steps)
     ok = all(c.ok for c in checks)
     if args.json:
         print(json.dumps({"ok": ok, "checks": [asdict(c) for c in checks]}, indent=2,

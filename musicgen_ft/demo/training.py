@@ -22,9 +22,6 @@ _RESUMED = re.compile(r"RESUMING from checkpoint: (\S+) \(epoch (\d+), batch (\d
 _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\w+)\s+")
 
 
-def _segments(duration_s, seg_s, min_s):
-    n_full = int(duration_s // seg_s)
-    return n_full + (1 if duration_s - n_full * seg_s >= min_s else 0)
 
 
 def plan_training(metadata_csv, base_config, size):
@@ -32,15 +29,15 @@ def plan_training(metadata_csv, base_config, size):
 
     Returns ``(config dict, steps per epoch)``.
     """
-    from ..data import read_metadata, split_clips
+    from ..data import count_segments, read_metadata, split_clips
 
     cfg = dict(base_config)
     clips = read_metadata(metadata_csv, cfg.get("prompt_template", "{tags}"))
     train, _ = split_clips(clips, cfg["val_fraction"], cfg["seed"])
     with open(metadata_csv, newline="", encoding="utf-8") as fh:
         duration = {r["clip_id"]: float(r["duration"]) for r in csv.DictReader(fh)}
-    segs = sum(_segments(duration[c.clip_id], cfg["segment_seconds"], cfg["min_segment_seconds"])
-               for c in train)
+    segs = sum(count_segments(duration[c.clip_id], cfg["segment_seconds"],
+                              cfg["min_segment_seconds"]) for c in train)
     micro = math.ceil(segs / cfg["batch_size"])
     per_epoch = math.ceil(micro / cfg["grad_accum_steps"])
     cfg["epochs"] = max(2, int(round(size.steps / per_epoch)))

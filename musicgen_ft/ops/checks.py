@@ -5,8 +5,10 @@ accelerator and its memory, run directory writable with free disk for the checkp
 detector self-test (the five cases the detector must get right: silence, white noise, a
 200 Hz tone, a 100 Hz log drum and a 50 ms kick), the dataset (every file the metadata names
 decodes: 0 broken files), resume state (fresh, or which checkpoint and step; a halted run or an
-exhausted budget fails, by the trainer's own rules), TensorBoard log directory, and what will
-watch the run. Nothing is modified: a probe file is written in the run directory (or, before the
+exhausted budget fails, by the trainer's own rules), TensorBoard log directory, what will
+watch the run, and throughput: a few real optimizer steps of the configured model on the
+configured device (:mod:`.probe`) project the cost of the planned epochs, which fails above the
+budget and names the settings that would fit. Nothing is modified: a probe file is written in the run directory (or, before the
 first run, in its nearest existing parent) and removed again.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import json
 from dataclasses import dataclass
 
 from evaluation.run_folder import CHECKPOINTS_DIR, TENSORBOARD_DIR
@@ -266,7 +269,24 @@ def check_operations(cfg):
     return Check("operations", True, "; ".join(parts))
 
 
-def run_checks(config_path, *, workers=None):
+def check_throughput(cfg, steps=3):
+    """Probe a few real optimizer steps; fail when the planned epochs overrun the budget."""
+    from evaluation.run_folder import STATE_FILE
+
+    from .probe import probe_check
+
+    name = "throughput"
+    if steps <= 0:
+        return Check(name, True, "probe skipped (--probe-steps 0): cost not projected")
+    try:
+        state = json.loads((cfg.run_path / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        state = {}
+    ok, detail = probe_check(cfg, steps=steps, state=state if isinstance(state, dict) else {})
+    return Check(name, ok, detail)
+
+
+def run_checks(config_path, *, workers=None, probe_steps=3):
     """Every check, in order; a config that cannot be read stops after the first line."""
     cfg, first = check_config(config_path)
     if cfg is None:
@@ -278,7 +298,8 @@ def run_checks(config_path, *, workers=None):
              ("dataset", lambda: check_dataset(cfg, workers)),
              ("resume state", lambda: check_resume(cfg)),
              ("TensorBoard", lambda: check_tensorboard(cfg)),
-             ("operations", lambda: check_operations(cfg))]
+             ("operations", lambda: check_operations(cfg)),
+             ("throughput", lambda: check_throughput(cfg, probe_steps))]
     for name, fn in steps:
         try:
             checks.append(fn())

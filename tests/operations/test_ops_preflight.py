@@ -13,7 +13,7 @@ from musicgen_ft.preflight import main
 from ops_helpers import REPO, ENV, make_dataset, refusing_writes, tiny_config
 
 NAMES = ["config", "accelerator", "run dir", "detector self-test", "dataset", "resume state",
-         "TensorBoard", "operations"]
+         "TensorBoard", "operations", "throughput"]
 
 
 def test_cli_all_pass_then_json(tmp_path, ops_data, capsys):
@@ -27,7 +27,8 @@ def test_cli_all_pass_then_json(tmp_path, ops_data, capsys):
     assert "✓ detector self-test: 5/5 passed" in done.stdout
     assert "✓ dataset: Broken files: 0 / 6" in done.stdout
     assert "✓ resume state: fresh start (no checkpoint)" in done.stdout
-    assert lines[-1] == "8 of 8 checks passed: READY"
+    assert "✓ throughput: " in done.stdout and "samples/s measured over 3 steps" in done.stdout
+    assert lines[-1] == "9 of 9 checks passed: READY"
     assert not (tmp_path / "run").exists()        # the preflight changes nothing
 
     assert main(cmd[3:] + ["--json"]) == 0
@@ -103,3 +104,47 @@ def test_retired_backend_key_is_a_clear_config_error(tmp_path, ops_data, capsys)
     assert train_main(["--config", str(config)]) == ExitCode.CONFIG
     err = capsys.readouterr().err
     assert "'backend' is not supported" in err and "Traceback" not in err
+
+
+def test_throughput_probe_fails_when_the_epochs_overrun_the_budget(tmp_path, ops_data, capsys):
+    # a real probe of the tiny model on this CPU, at a price no speed can meet
+    config = tiny_config(tmp_path, ops_data, spot_rate_usd_per_hour=1e9)
+    assert main(["--config", str(config), "--workers", "1", "--json"]) == 1
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    probe = checks["throughput"]
+    assert not probe["ok"] and checks["config"]["ok"]
+    assert "samples/s measured over 3 steps (batch 4 x accum 2, fp32" in probe["detail"]
+    assert "5 epochs end at $" in probe["detail"] and "OVER BUDGET" in probe["detail"]
+    # the alternative with the same effective batch (8) was probed too, and did not fit either
+    assert "no probed setting fits (batch 8 x accum 1, fp32 (" in probe["detail"]
+
+    assert main(["--config", str(config), "--workers", "1", "--probe-steps", "0"]) == 0
+    assert "✓ throughput: probe skipped (--probe-steps 0)" in capsys.readouterr().out
+
+
+def test_throughput_probe_counts_what_is_already_spent(tmp_path, ops_data):
+    from musicgen_ft.config import load_config
+    from musicgen_ft.ops.checks import check_throughput
+
+    # $1 per second: the 5 tiny epochs (50 samples) cost well under $10 at any sane speed
+    cfg = load_config(tiny_config(tmp_path, ops_data, spot_rate_usd_per_hour=3600.0,
+                                  budget_usd=10.0))
+    fresh = check_throughput(cfg, steps=2)
+    assert fresh.ok and "5 epochs end at $" in fresh.detail and "of $10.00" in fresh.detail
+    cfg.run_path.mkdir()
+    (cfg.run_path / "orchestrator_state.json").write_text(json.dumps(
+        {"elapsed_time": 9.99, "cost": 9.99, "global_step": 0}))
+    spent = check_throughput(cfg, steps=2)
+    assert not spent.ok and "of $10.00 -> OVER BUDGET" in spent.detail
+
+
+def test_advice_names_the_settings_that_fit():
+    from musicgen_ft.ops.probe import ProbeResult, advice
+
+    tried = [ProbeResult("batch 16 x accum 2, fp16", 9.0, finish_cost=400.0, fits=True),
+             ProbeResult("batch 8 x accum 4, bf16", 7.0, finish_cost=550.0, fits=True),
+             ProbeResult("batch 32 x accum 1, fp16", error="out of memory: CUDA out of memory")]
+    assert advice(tried) == ("would fit: batch 16 x accum 2, fp16 (9 samples/s, $400.00); "
+                             "batch 8 x accum 4, bf16 (7 samples/s, $550.00)")
+    assert advice(tried[2:]).startswith("no probed setting fits (batch 32 x accum 1, fp16 "
+                                        "(out of memory: CUDA out of memory)); lower epochs")
