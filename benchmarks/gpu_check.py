@@ -183,8 +183,8 @@ def precision_steps(device, models, segment_s):
 
 
 def batch_sweep(device, models, segment_s, rec):
-    from musicgen_ft.alerts import AlertLog
-    from musicgen_ft.gpu_watch import GpuWatch
+    from musicgen_ft.ops.alerts import AlertLog
+    from musicgen_ft.ops.gpu_watch import GpuWatch
     from musicgen_ft.ops.probe import measure
 
     backend, name = None, None
@@ -192,7 +192,7 @@ def batch_sweep(device, models, segment_s, rec):
         backend, _ = _build(name)
         if backend is not None:
             break
-    watch = GpuWatch(AlertLog(None), window=3600.0, interval=0.5).start()
+    watch = GpuWatch(AlertLog(None), min_percent=0.0, window=3600.0, interval=0.5).start()
     rows = []
     try:
         for p in precisions(device):
@@ -259,7 +259,7 @@ def oom_backoff(work):
     from musicgen_ft.checkpoint import load_checkpoint
     from musicgen_ft.data import cache_folder, encode_clips, read_metadata
     from musicgen_ft.model import codec_fingerprint
-    from musicgen_ft.oom import STATE_FILE
+    from evaluation.run_folder import OOM_STATE_FILE as STATE_FILE
     from musicgen_ft.train import main as train_main
 
     # 24 clips of 10 s, one segment each; ~19 train segments: micro-batches of 16 and 3
