@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .inputs import REQUIRED_COLUMNS
 from .model import delay_labels, encode_audio
 
-REQUIRED_COLUMNS = ("clip_id", "file_path", "tags")
 CACHE_VERSION = 1
 
 log = logging.getLogger("musicgen_ft")

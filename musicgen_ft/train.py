@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, load_config
+from .inputs import metadata_problem
 
 (EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_HALTED, EXIT_BUDGET, EXIT_SAVE_FAILED, EXIT_NO_GO,
  EXIT_OOM) = range(8)
@@ -104,6 +105,10 @@ def main(argv=None):
         cfg = load_config(args.config)
     except ConfigError as exc:
         print(f"musicgen_ft: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    problem = metadata_problem(cfg.metadata_path)
+    if problem:
+        print(f"musicgen_ft: configuration error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         cfg.run_path.mkdir(parents=True, exist_ok=True)
