@@ -140,7 +140,7 @@ def validate(run_dir):
 def _read_jsonl(path, problems):
     rows = []
     name = os.path.basename(path)
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:   # garbage bytes: bad lines
         for i, line in enumerate(f, 1):
             if not line.strip():
                 continue

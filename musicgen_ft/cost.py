@@ -53,12 +53,18 @@ class CostTracker:
         self.write = write
         self.state = {"elapsed_time": 0.0, "cost": 0.0, "epoch": 0, "global_step": 0,
                       "best_val_loss": None, "restarts": 0, "alerts": 0}
+        self.problem = None   # why an existing state file was unusable; the trainer alerts
         if self.path.exists():
             try:
-                self.state.update(json.loads(self.path.read_text()))
+                saved = json.loads(self.path.read_text())
+                if not isinstance(saved, dict):
+                    raise ValueError(f"a JSON {type(saved).__name__}, not an object")
+                float(saved.get("elapsed_time", 0.0)), int(saved.get("restarts", 0))
+                self.state.update(saved)
                 self.state["restarts"] += 1
-            except (OSError, ValueError):
-                pass   # unreadable state only loses accounting, never blocks training
+            except (OSError, ValueError, TypeError) as exc:
+                # unreadable state only loses accounting, never blocks training
+                self.problem = f"{type(exc).__name__}: {exc}"
         self._base = float(self.state["elapsed_time"])
         self._start = clock()
 

@@ -80,12 +80,23 @@ class NoMetrics:
         pass
 
 
-def read_metrics(path):
-    """Records of a ``metrics.jsonl`` file (a torn last line from a kill is ignored)."""
+def read_jsonl(path):
+    """The JSON-object lines of a JSONL log (empty list if there is none); a line torn by a
+    kill, or garbage from a bad disk, is skipped."""
+    path = Path(path)
+    if not path.exists():
+        return []
     out = []
-    for line in Path(path).read_text().splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            out.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             continue
+        if isinstance(record, dict):
+            out.append(record)
     return out
+
+
+def read_metrics(path):
+    """Records of a ``metrics.jsonl`` file (a torn or garbage line is skipped)."""
+    return read_jsonl(path)

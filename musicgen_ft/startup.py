@@ -12,6 +12,7 @@ import math
 
 from .data import cache_folder, encode_clips, epoch_batches, read_metadata, split_clips
 from .gpu_watch import GpuWatch
+from .integrity import warn
 from .model import codec_fingerprint
 from .monitor import DivergenceMonitor
 from .optim import build_optimizer
@@ -40,6 +41,8 @@ class StartupMixin:
         self.train_set, st = encode_clips(train, be, folder, **kw)
         self.val_set, sv = encode_clips(val, be, folder, **kw)
         skipped = st["skipped"] + sv["skipped"]
+        for path, problem in st["torn"] + sv["torn"]:
+            warn(self.alerts, path, problem, "set aside and encoded again")
         log.info("Data: %d train segments (%d clips), %d val segments (%d clips); "
                  "encoded %d, from cache %d, skipped %d%s", len(self.train_set), len(train),
                  len(self.val_set), len(val), st["encoded"] + sv["encoded"],
