@@ -43,14 +43,20 @@ class CostTracker:
         Monotonic clock in seconds (``time.monotonic``).
     write : bool
         Write the state file on :meth:`update` (only rank 0 of a multi-GPU run does).
+    alerts : AlertLog, optional
+        Receives one CRITICAL alert when the state file cannot be written (training goes on:
+        the budget is guarded in memory; a checkpoint on the same full disk stops the run).
     """
 
-    def __init__(self, run_dir, rate_usd_per_hour, budget_usd, clock=time.monotonic, write=True):
+    def __init__(self, run_dir, rate_usd_per_hour, budget_usd, clock=time.monotonic, write=True,
+                 alerts=None):
         self.path = Path(run_dir) / STATE_FILE
         self.rate = rate_usd_per_hour
         self.budget = budget_usd
         self.clock = clock
         self.write = write
+        self.alerts = alerts
+        self._failing = False     # alert once per run of failed writes, not every interval
         self.state = {"elapsed_time": 0.0, "cost": 0.0, "epoch": 0, "global_step": 0,
                       "best_val_loss": None, "restarts": 0, "alerts": 0}
         self.problem = None   # why an existing state file was unusable; the trainer alerts
@@ -99,6 +105,15 @@ class CostTracker:
             return self.state
         try:
             write_json_atomic(self.path, self.state)
-        except OSError:
-            pass   # accounting must not crash training; the checkpoint path reports disk trouble
+        except OSError as exc:   # accounting must not crash training
+            # write_json_atomic's temp file: on a full disk it holds the space we lack
+            self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp").unlink(missing_ok=True)
+            if self.alerts is not None and not self._failing:
+                from .savefail import save_failed
+
+                save_failed(self.alerts, "the cost state", self.path, exc,
+                            "The previous state file is intact; training goes on.")
+            self._failing = True
+        else:
+            self._failing = False
         return self.state

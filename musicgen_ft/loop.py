@@ -76,7 +76,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         self.notifier = notifier_from_config(cfg) if main else None
         self.alerts = AlertLog(self.run_dir / "alerts.jsonl" if main else None, self.notifier)
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,
-                                write=main)
+                                write=main, alerts=self.alerts)
         self.alerts.count = int(self.cost.state.get("alerts", 0))
         self.nan_at = int(os.environ.get(NAN_ENV, "0") or 0)
         self.oom = OOMBackoff(self.run_dir, cfg.batch_size, cfg.grad_accum_steps, cfg.oom_backoff)
@@ -98,6 +98,8 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             self.autocast = autocast_for(self.precision)
             self.device = self.dist.setup(self.device)
             return self._run()
+        except SaveError:   # before the loop: the code cache (the alert is out already)
+            return EXIT_SAVE_FAILED
         finally:
             for w in self.watchers:
                 w.stop()
@@ -118,7 +120,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         resumed_from = self._resume()
         self.ddp = self.dist.wrap(self.backend.model)
         self._banner(resumed_from)
-        self.metrics = (MetricsWriter(self.run_dir, purge_step=self.global_step or None)
+        self.metrics = (MetricsWriter(self.run_dir, self.global_step or None, self.alerts)
                         if self.dist.is_main else NoMetrics())
         self._start_watchers()
         try:

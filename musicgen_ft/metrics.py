@@ -26,14 +26,26 @@ class MetricsWriter:
     run_dir : str or Path
     purge_step : int, optional
         Global step of the checkpoint a resumed run starts from.
+    alerts : AlertLog, optional
+        Receives one CRITICAL alert when ``metrics.jsonl`` or the TensorBoard log cannot be
+        written (training goes on; a checkpoint on the same full disk stops the run).
+        TensorBoard's writer thread dies at the first failed write, so TensorBoard stays off
+        until the next start.
     """
 
-    def __init__(self, run_dir, purge_step=None):
+    def __init__(self, run_dir, purge_step=None, alerts=None):
         from torch.utils.tensorboard import SummaryWriter
 
         run_dir = Path(run_dir)
-        self.tb = SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=purge_step)
-        self.jsonl = open(run_dir / "metrics.jsonl", "a")
+        self.alerts = alerts
+        self._failing = set()     # what is failing now: alert once, not at every step
+        self.tb_dir = run_dir / "tensorboard"
+        self.tb = SummaryWriter(log_dir=str(self.tb_dir), purge_step=purge_step)
+        self.jsonl = None
+        try:
+            self.jsonl = open(run_dir / "metrics.jsonl", "a")
+        except OSError as exc:   # read-only or immutable: TensorBoard still records the run
+            self._failed("metrics.jsonl", run_dir / "metrics.jsonl", exc)
 
     def log(self, kind, step, **scalars):
         """Record scalars for ``step``.
@@ -53,21 +65,43 @@ class MetricsWriter:
                     flat[f"{name}_cb{k}"] = float(v)
             elif value is not None:
                 flat[name] = float(value)
-        for name, value in flat.items():
-            if math.isfinite(value):
-                self.tb.add_scalar(f"{kind}/{name}", value, step)
+        try:
+            for name, value in flat.items():
+                if math.isfinite(value) and self.tb is not None:
+                    self.tb.add_scalar(f"{kind}/{name}", value, step)
+        except OSError as exc:   # re-raised from the writer thread, which is dead now
+            self.tb = None
+            self._failed("the TensorBoard log", self.tb_dir, exc)
         record = {"kind": kind, "step": step, "time": time.time(), **{
             k: (v if math.isfinite(v) else str(v)) for k, v in flat.items()}}
         if "loss" in record:
             record[f"{kind}_loss"] = record["loss"]
-        self.jsonl.write(json.dumps(record) + "\n")
-        self.jsonl.flush()
+        if self.jsonl is None:
+            return
+        try:
+            self.jsonl.write(json.dumps(record) + "\n")
+            self.jsonl.flush()
+        except OSError as exc:
+            self._failed("metrics.jsonl", self.jsonl.name, exc)
+        else:
+            self._failing.discard("metrics.jsonl")
+
+    def _failed(self, what, path, exc):
+        if self.alerts is not None and what not in self._failing:
+            from .savefail import save_failed
+
+            save_failed(self.alerts, what, path, exc,
+                        "The records written so far are kept; training goes on.")
+        self._failing.add(what)
 
     def close(self):
         """Flush and close both outputs."""
-        self.tb.flush()
-        self.tb.close()
-        self.jsonl.close()
+        for out in (self.tb, self.jsonl):
+            try:
+                if out is not None:
+                    out.close()      # SummaryWriter.close flushes
+            except OSError:
+                pass   # a full disk: log() has already raised the alert
 
 
 class NoMetrics:
