@@ -16,7 +16,7 @@ import re
 import pytest
 
 from musicgen_ft.alerts import AlertLog, read_alerts
-from musicgen_ft.checkpoint import CheckpointManager, SaveError
+from musicgen_ft.checkpoint import CheckpointManager, SaveError, load_checkpoint
 from musicgen_ft.cost import CostTracker
 from musicgen_ft.metrics import MetricsWriter, read_metrics
 from musicgen_ft.train import EXIT_SAVE_FAILED
@@ -162,6 +162,9 @@ def test_cost_state_keeps_the_previous_file_and_alerts_once(tmp_path, how):
         assert json.loads(cost.path.read_text())["global_step"] == 8
 
 
+# TensorBoard's writer thread dies of the full disk (as it does in a run); its traceback is
+# expected here
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 @pytest.mark.parametrize("how", ["full", "read-only"])
 def test_metrics_keep_the_records_written_and_alert_once(tmp_path, how):
     with small_disk(tmp_path / "disk") as disk:
@@ -198,3 +201,25 @@ def test_full_disk_under_the_code_cache_stops_with_exit_5(tmp_path):
         alert = the_critical_alert(tmp_path / "run" / "alerts.jsonl",
                                    next(p for p in cache.iterdir() if p.is_dir()))
         assert "code cache" in alert["message"] and "exit code 5" in alert["message"]
+
+
+def test_disk_filling_up_mid_run_stops_with_exit_5_and_resumes_once_there_is_room(tmp_path):
+    """The whole run dir on a 1.8 MB disk: the tiny run's checkpoints (0.56 MB each, written
+    beside the previous one) fill it within the first epochs. The run stops with exit 5 and the
+    last good checkpoint; once the disk is grown, the same command resumes and finishes."""
+    data = make_dataset(tmp_path / "data", n_clips=6, seconds=2.4)
+    config = tiny_config(tmp_path, data, epochs=2, batch_size=2, grad_accum_steps=2,
+                         save_every_steps=2, warmup_steps=3)
+    with small_disk(tmp_path / "run", size="1800k") as run:
+        code, out = run_training(config)
+        assert code == EXIT_SAVE_FAILED, out
+        assert "Traceback" not in out
+        alert = [a for a in read_alerts(run / "alerts.jsonl") if a["level"] == "CRITICAL"][-1]
+        assert alert["code"] == "save_failed" and alert["free"] in alert["message"]
+        good = load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"]
+        assert good > 0 and no_temps(run)
+        assert run_quiet("mount", "-o", "remount,size=16m", str(run))   # room again
+        code, out = run_training(config)
+        assert code == 0, out
+        assert "RESUMING from checkpoint: last.ckpt" in out and f"step {good})" in out
+        assert load_checkpoint(run / "checkpoints" / "last.ckpt")["global_step"] == 6
