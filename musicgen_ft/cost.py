@@ -65,7 +65,8 @@ class CostTracker:
                 saved = json.loads(self.path.read_text())
                 if not isinstance(saved, dict):
                     raise ValueError(f"a JSON {type(saved).__name__}, not an object")
-                float(saved.get("elapsed_time", 0.0)), int(saved.get("restarts", 0))
+                for key, kind in (("elapsed_time", float), ("restarts", int), ("alerts", int)):
+                    kind(saved.get(key, 0))   # the fields arithmetic is done on
                 self.state.update(saved)
                 self.state["restarts"] += 1
             except (OSError, ValueError, TypeError) as exc:

@@ -229,7 +229,13 @@ def check_after_resume(ckpts, alerts, backend, run_dir, global_step, meta):
 
 
 def recover_best(ckpts, alerts, backend, meta):
-    """Rebuild whichever of ``best_model.pt`` and ``best_model/`` is torn from the other."""
+    """Rebuild whichever of ``best_model.pt`` and ``best_model/`` is torn from the other.
+
+    Raises
+    ------
+    SaveError
+        When the rebuilt copy cannot be written (the CRITICAL alert is out; exit code 5).
+    """
     pt, export = ckpts.best, ckpts.best_export
     pt_problem = zip_problem(pt) if pt.exists() else None
     export_bad = export_problem(export) if export.exists() else None
@@ -270,7 +276,6 @@ def _pt_from_export(ckpts, backend, meta):
 def _export_from_pt(ckpts, backend):
     import torch
 
-    from .checkpoint import SaveError
     from .model import load_trainable_state
 
     try:
@@ -280,7 +285,4 @@ def _export_from_pt(ckpts, backend):
         ckpts.alerts.emit("WARNING", "corrupt_file", f"best_model.pt unreadable ({exc}); "
                           f"best_model/ comes back at the next improving validation")
         return
-    try:
-        ckpts.export_best(backend.model, backend.tokenizer)
-    except SaveError:
-        pass   # export_best raised the CRITICAL alert; the next checkpoint save tells again
+    ckpts.export_best(backend.model, backend.tokenizer)   # SaveError: exit 5, as in the loop

@@ -98,7 +98,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             self.autocast = autocast_for(self.precision)
             self.device = self.dist.setup(self.device)
             return self._run()
-        except SaveError:   # before the loop: the code cache (the alert is out already)
+        except SaveError:   # before the loop: code cache, rebuilt best model (alert is out)
             return EXIT_SAVE_FAILED
         finally:
             for w in self.watchers:

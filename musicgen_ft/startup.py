@@ -12,8 +12,8 @@ import math
 import os
 from pathlib import Path
 
-from .data import cache_folder, encode_clips, epoch_batches, read_metadata, split_clips
 from .checkpoint import SaveError
+from .data import cache_folder, encode_clips, epoch_batches, read_metadata, split_clips
 from .gpu_watch import GpuWatch
 from .integrity import warn
 from .model import codec_fingerprint
