@@ -31,6 +31,8 @@ import torch
 
 from logdrum.io.atomic import atomic_write, fsync_dir, is_temp_name, remove_path, temp_name
 
+from .ops.savefail import save_failed
+
 FORMAT = 1
 TRAIN_KEYS = ("format", "model", "optimizer", "scheduler", "epoch", "batch_in_epoch",
               "global_step", "rng", "monitor", "config")
@@ -195,9 +197,8 @@ class CheckpointManager:
         try:
             atomic_save(obj, path)
         except SaveError as exc:
-            self.alerts.emit("CRITICAL", "save_failed",
-                             f"Checkpoint save failed ({what}): {exc.__cause__ or exc}. "
-                             f"The previous checkpoint is intact.", path=str(path))
+            save_failed(self.alerts, f"{path.name} ({what})", path, exc.__cause__ or exc,
+                        "The previous checkpoint is intact; the run stops (exit code 5).")
             raise
         log.info("💾 Saved %s (%s, step %s)", path.name, what, obj.get("global_step"))
         return path
@@ -245,8 +246,8 @@ class CheckpointManager:
             shutil.rmtree(old, ignore_errors=True)
         except (OSError, RuntimeError) as exc:
             remove_path(tmp)
-            self.alerts.emit("CRITICAL", "save_failed", f"Export of best model failed: {exc}",
-                             path=str(self.best_export))
+            save_failed(self.alerts, "the best-model export", self.best_export, exc,
+                        "The previous export is intact; the run stops (exit code 5).")
             raise SaveError(str(exc)) from exc
         log.info("💾 Exported best model to %s (from_pretrained-ready)", self.best_export)
 

@@ -30,9 +30,9 @@ from logdrum.dataset.tags import split_tags
 from logdrum.io.atomic import atomic_write
 from logdrum.io.audio import load_audio
 
+from .inputs import REQUIRED_COLUMNS
 from .model import delay_labels, encode_audio
 
-REQUIRED_COLUMNS = ("clip_id", "file_path", "tags")
 CACHE_VERSION = 1
 
 log = logging.getLogger("musicgen_ft")
@@ -187,7 +187,9 @@ def encode_clips(clips, backend, folder, segment_seconds, min_segment_seconds,
     -------
     codeset : CodeSet
     stats : dict
-        ``encoded``, ``cached``, ``skipped`` (clip ids that failed to decode), ``stopped``.
+        ``encoded``, ``cached``, ``skipped`` (clip ids that failed to decode), ``stopped``,
+        ``torn`` (``(path, problem)`` of cache files that were unreadable: set aside as
+        ``*.corrupt`` and encoded again).
     """
     from tqdm import tqdm
 
@@ -197,15 +199,15 @@ def encode_clips(clips, backend, folder, segment_seconds, min_segment_seconds,
     seg_len = int(round(segment_seconds * sr))
     min_len = int(round(min_segment_seconds * sr))
     codes, n_valid, prompts, ids = [], [], [], []
-    stats = {"encoded": 0, "cached": 0, "skipped": [], "stopped": False}
+    stats = {"encoded": 0, "cached": 0, "skipped": [], "stopped": False, "torn": []}
     for clip in tqdm(clips, desc="EnCodec cache", disable=not progress, mininterval=5.0):
         if should_stop():
             stats["stopped"] = True
             break
         path = folder / _cache_name(clip)
-        if path.exists():
-            with np.load(path) as z:
-                c, v = z["codes"], z["n_valid"]
+        cached = _load_cached(path, backend.num_codebooks, stats) if path.exists() else None
+        if cached is not None:
+            c, v = cached
             stats["cached"] += 1
         else:
             try:
@@ -228,6 +230,22 @@ def encode_clips(clips, backend, folder, segment_seconds, min_segment_seconds,
     else:
         stacked = torch.zeros((0, backend.num_codebooks, 0), dtype=torch.int16)
     return CodeSet(stacked, torch.tensor(n_valid, dtype=torch.long), prompts, ids), stats
+
+
+def _load_cached(path, n_codebooks, stats):
+    """A cache file's ``(codes, n_valid)``; ``None`` after setting aside a torn or foreign one."""
+    from .integrity import set_aside
+
+    try:
+        with np.load(path) as z:
+            c, v = z["codes"], z["n_valid"]
+        if c.ndim != 3 or c.shape[1] != n_codebooks or v.shape != (len(c),):
+            raise ValueError(f"codes {c.shape} and n_valid {v.shape} do not fit together")
+    except Exception as exc:   # zip, pickle and shape errors all mean "encode it again"
+        set_aside(path)
+        stats["torn"].append((path, f"{type(exc).__name__}: {exc}"))
+        return None
+    return c, v
 
 
 def _encode_segments(backend, segs, valid, seg_len, chunk=16):

@@ -79,7 +79,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         self.notifier = notifier_from_config(cfg) if main else None
         self.alerts = AlertLog(self.run_dir / ALERTS_FILE if main else None, self.notifier)
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,
-                                write=main)
+                                write=main, alerts=self.alerts)
         self.alerts.count = int(self.cost.state.get("alerts", 0))
         # running average over every start of the run (continued from the state file)
         self.speed = Throughput(self.cost.state.get(THROUGHPUT_KEY),
@@ -104,6 +104,8 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             self.autocast = autocast_for(self.precision)
             self.device = self.dist.setup(self.device)
             return self._run()
+        except SaveError:   # before the loop: code cache, rebuilt best model (alert is out)
+            return ExitCode.SAVE_FAILED
         finally:
             for w in self.watchers:
                 w.stop()
@@ -128,7 +130,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         resumed_from = self._resume()
         self.ddp = self.dist.wrap(self.backend.model)
         self._banner(resumed_from)
-        self.metrics = (MetricsWriter(self.run_dir, purge_step=self.global_step or None)
+        self.metrics = (MetricsWriter(self.run_dir, self.global_step or None, self.alerts)
                         if self.dist.is_main else NoMetrics())
         self._start_watchers()
         try:

@@ -17,7 +17,7 @@ import math
 import time
 from pathlib import Path
 
-from evaluation.run_folder import METRICS_FILE, TENSORBOARD_DIR
+from evaluation.run_folder import METRICS_FILE, TENSORBOARD_DIR, read_jsonl
 
 
 class MetricsWriter:
@@ -28,14 +28,26 @@ class MetricsWriter:
     run_dir : str or Path
     purge_step : int, optional
         Global step of the checkpoint a resumed run starts from.
+    alerts : AlertLog, optional
+        Receives one CRITICAL alert when ``metrics.jsonl`` or the TensorBoard log cannot be
+        written (training goes on; a checkpoint on the same full disk stops the run).
+        TensorBoard's writer thread dies at the first failed write, so TensorBoard stays off
+        until the next start.
     """
 
-    def __init__(self, run_dir, purge_step=None):
+    def __init__(self, run_dir, purge_step=None, alerts=None):
         from torch.utils.tensorboard import SummaryWriter
 
         run_dir = Path(run_dir)
-        self.tb = SummaryWriter(log_dir=str(run_dir / TENSORBOARD_DIR), purge_step=purge_step)
-        self.jsonl = open(run_dir / METRICS_FILE, "a")
+        self.alerts = alerts
+        self._failing = set()     # what is failing now: alert once, not at every step
+        self.tb_dir = run_dir / TENSORBOARD_DIR
+        self.tb = SummaryWriter(log_dir=str(self.tb_dir), purge_step=purge_step)
+        self.jsonl = None
+        try:
+            self.jsonl = open(run_dir / METRICS_FILE, "a")
+        except OSError as exc:   # read-only or immutable: TensorBoard still records the run
+            self._failed(METRICS_FILE, run_dir / METRICS_FILE, exc)
 
     def log(self, kind, step, **scalars):
         """Record scalars for ``step``.
@@ -55,21 +67,43 @@ class MetricsWriter:
                     flat[f"{name}_cb{k}"] = float(v)
             elif value is not None:
                 flat[name] = float(value)
-        for name, value in flat.items():
-            if math.isfinite(value):
-                self.tb.add_scalar(f"{kind}/{name}", value, step)
+        try:
+            for name, value in flat.items():
+                if math.isfinite(value) and self.tb is not None:
+                    self.tb.add_scalar(f"{kind}/{name}", value, step)
+        except OSError as exc:   # re-raised from the writer thread, which is dead now
+            self.tb = None
+            self._failed("the TensorBoard log", self.tb_dir, exc)
         record = {"kind": kind, "step": step, "time": time.time(), **{
             k: (v if math.isfinite(v) else str(v)) for k, v in flat.items()}}
         if "loss" in record:
             record[f"{kind}_loss"] = record["loss"]
-        self.jsonl.write(json.dumps(record) + "\n")
-        self.jsonl.flush()
+        if self.jsonl is None:
+            return
+        try:
+            self.jsonl.write(json.dumps(record) + "\n")
+            self.jsonl.flush()
+        except OSError as exc:
+            self._failed(METRICS_FILE, self.jsonl.name, exc)
+        else:
+            self._failing.discard(METRICS_FILE)
+
+    def _failed(self, what, path, exc):
+        if self.alerts is not None and what not in self._failing:
+            from .ops.savefail import save_failed
+
+            save_failed(self.alerts, what, path, exc,
+                        "The records written so far are kept; training goes on.")
+        self._failing.add(what)
 
     def close(self):
         """Flush and close both outputs."""
-        self.tb.flush()
-        self.tb.close()
-        self.jsonl.close()
+        for out in (self.tb, self.jsonl):
+            try:
+                if out is not None:
+                    out.close()      # SummaryWriter.close flushes
+            except OSError:
+                pass   # a full disk: log() has already raised the alert
 
 
 class NoMetrics:
@@ -83,11 +117,5 @@ class NoMetrics:
 
 
 def read_metrics(path):
-    """Records of a ``metrics.jsonl`` file (a torn last line from a kill is ignored)."""
-    out = []
-    for line in Path(path).read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
+    """Records of a ``metrics.jsonl`` file (a torn or garbage line is skipped)."""
+    return [obj for _, obj in read_jsonl(path)]

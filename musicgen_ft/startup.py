@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+from pathlib import Path
 
+from .checkpoint import SaveError
 from .data import cache_folder, encode_clips, epoch_batches, read_metadata, split_clips
-from .ops.gpu_watch import GpuWatch
+from .integrity import warn
 from .model import codec_fingerprint
 from .monitor import DivergenceMonitor
-from .optim import build_optimizer
+from .ops.gpu_watch import GpuWatch
+from .ops.savefail import save_failed
 from .ops.spot import SpotPoller
+from .optim import build_optimizer
 
 log = logging.getLogger("musicgen_ft")
 
@@ -33,13 +38,15 @@ class StartupMixin:
                   should_stop=self.should_stop, progress=False)
         if self.dist.enabled:   # each rank fills the cache with its share, then all read it
             d = self.dist
-            _, share = encode_clips((train + val)[d.rank::d.world], be, folder, **kw)
+            _, share = self._encode((train + val)[d.rank::d.world], folder, kw)
             if d.any(share["stopped"]):
                 return False
             d.barrier()
-        self.train_set, st = encode_clips(train, be, folder, **kw)
-        self.val_set, sv = encode_clips(val, be, folder, **kw)
+        self.train_set, st = self._encode(train, folder, kw)
+        self.val_set, sv = self._encode(val, folder, kw)
         skipped = st["skipped"] + sv["skipped"]
+        for path, problem in st["torn"] + sv["torn"]:
+            warn(self.alerts, path, problem, "set aside and encoded again")
         log.info("Data: %d train segments (%d clips), %d val segments (%d clips); "
                  "encoded %d, from cache %d, skipped %d%s", len(self.train_set), len(train),
                  len(self.val_set), len(val), st["encoded"] + sv["encoded"],
@@ -51,6 +58,18 @@ class StartupMixin:
             log.error("No training segments: every clip failed to decode or is too short")
             return False
         return True
+
+    def _encode(self, clips, folder, kw):
+        """:func:`encode_clips`; a cache write that fails (disk full, read-only) raises
+        SaveError after a CRITICAL alert, like a failed checkpoint."""
+        try:
+            return encode_clips(clips, self.backend, folder, **kw)
+        except OSError as exc:   # reads that fail are skipped inside: this is a write
+            for tmp in Path(folder).glob(f".*.{os.getpid()}.tmp.npz"):   # the half-written one
+                tmp.unlink(missing_ok=True)
+            save_failed(self.alerts, "the code cache", folder, exc,
+                        "The codes cached so far are kept; the run stops (exit code 5).")
+            raise SaveError(f"could not write the code cache in {folder}: {exc}") from exc
 
     def _build_optimizer(self):
         cfg = self.cfg

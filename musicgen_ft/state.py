@@ -13,6 +13,7 @@ import torch
 
 from .checkpoint import FORMAT, SaveError, capture_rng, restore_rng
 from .config import resume_differences
+from .integrity import check_after_resume, check_before_resume
 from .model import load_trainable_state, trainable_state
 
 
@@ -25,6 +26,8 @@ class StateMixin:
     """
 
     def _resume(self):
+        if self.dist.is_main:   # torn epoch checkpoints and logs, before anything reads them
+            check_before_resume(self.ckpts, self.alerts, self.cost, self.run_dir)
         # rank 0 first: it renames a corrupt last.ckpt, the others then see the same files
         state, path = self.ckpts.load_latest() if self.dist.is_main else (None, None)
         self.dist.barrier()
@@ -39,6 +42,10 @@ class StateMixin:
             np.random.seed(seed)
             random.seed(seed)
             return None
+        if self.dist.is_main:   # may load best_model.pt's weights to export them again
+            check_after_resume(self.ckpts, self.alerts, self.backend, self.run_dir,
+                               state["global_step"], {"val_loss": state["best_val_loss"],
+                                                      "config": self.cfg.to_dict()})
         load_trainable_state(self.backend.model, state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 from .exit_codes import ExitCode
+from .inputs import metadata_problem
 
 
 log = logging.getLogger("musicgen_ft")
@@ -93,6 +94,10 @@ def main(argv=None):
         cfg = load_config(args.config)
     except ConfigError as exc:
         print(f"musicgen_ft: configuration error: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
+    problem = metadata_problem(cfg.metadata_path)
+    if problem:
+        print(f"musicgen_ft: configuration error: {problem}", file=sys.stderr)
         return ExitCode.CONFIG
     try:
         cfg.run_path.mkdir(parents=True, exist_ok=True)

@@ -43,12 +43,19 @@ class AlertLog:
         self.create()
 
     def create(self):
-        """Create an empty ``alerts.jsonl`` unless it exists; an existing one is left as it is."""
+        """Create an empty ``alerts.jsonl`` unless it exists; an existing one keeps its alerts
+        (a torn last line is ended with a newline)."""
         if self.path is None:
             return
         try:
             # O_APPEND without O_TRUNC: a resumed run's earlier alerts stay
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    os.write(fd, b"\n")    # end a torn last line: it must not swallow the next
+            finally:
+                os.close(fd)
         except OSError as exc:
             # not fatal here: the run dir's own checks (checkpoints) report a real disk problem
             log.error("could not create %s: %s", self.path, exc)
@@ -87,5 +94,8 @@ class AlertLog:
 
 
 def read_alerts(path):
-    """All alerts recorded in an ``alerts.jsonl`` file (empty list if there is none)."""
+    """All alerts recorded in an ``alerts.jsonl`` file (empty list if there is none).
+
+    A line that is not a JSON object (torn by a kill or a bad disk) is skipped.
+    """
     return [obj for _, obj in read_jsonl(path)]

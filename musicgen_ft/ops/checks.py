@@ -173,8 +173,11 @@ def check_run_dir(cfg):
 def check_dataset(cfg, workers=None):
     name = "dataset"
     meta = Path(cfg.metadata_path)
-    if not meta.is_file():
-        return Check(name, False, f"{meta} not found")
+    from ..inputs import metadata_problem
+
+    problem = metadata_problem(meta)
+    if problem:   # the same line the trainer prints
+        return Check(name, False, problem)
     try:
         from logdrum.dataset.validate import read_targets, validate
 

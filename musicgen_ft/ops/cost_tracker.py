@@ -34,22 +34,35 @@ class CostTracker:
         Monotonic clock in seconds (``time.monotonic``).
     write : bool
         Write the state file on :meth:`update` (only rank 0 of a multi-GPU run does).
+    alerts : AlertLog, optional
+        Receives one CRITICAL alert when the state file cannot be written (training goes on:
+        the budget is guarded in memory; a checkpoint on the same full disk stops the run).
     """
 
-    def __init__(self, run_dir, rate_usd_per_hour, budget_usd, clock=time.monotonic, write=True):
+    def __init__(self, run_dir, rate_usd_per_hour, budget_usd, clock=time.monotonic, write=True,
+                 alerts=None):
         self.path = Path(run_dir) / STATE_FILE
         self.rate = rate_usd_per_hour
         self.budget = budget_usd
         self.clock = clock
         self.write = write
+        self.alerts = alerts
+        self._failing = False     # alert once per run of failed writes, not every interval
         self.state = {"elapsed_time": 0.0, "cost": 0.0, "epoch": 0, "global_step": 0,
                       "best_val_loss": None, "restarts": 0, "alerts": 0}
+        self.problem = None   # why an existing state file was unusable; the trainer alerts
         if self.path.exists():
             try:
-                self.state.update(json.loads(self.path.read_text()))
+                saved = json.loads(self.path.read_text())
+                if not isinstance(saved, dict):
+                    raise ValueError(f"a JSON {type(saved).__name__}, not an object")
+                for key, kind in (("elapsed_time", float), ("restarts", int), ("alerts", int)):
+                    kind(saved.get(key, 0))   # the fields arithmetic is done on
+                self.state.update(saved)
                 self.state["restarts"] += 1
-            except (OSError, ValueError):
-                pass   # unreadable state only loses accounting, never blocks training
+            except (OSError, ValueError, TypeError) as exc:
+                # unreadable state only loses accounting, never blocks training
+                self.problem = f"{type(exc).__name__}: {exc}"
         self._base = float(self.state["elapsed_time"])
         self._start = clock()
 
@@ -84,6 +97,13 @@ class CostTracker:
             return self.state
         try:
             write_json_atomic(self.path, self.state)
-        except OSError:
-            pass   # accounting must not crash training; the checkpoint path reports disk trouble
+        except OSError as exc:   # accounting must not crash training (the temp file is gone)
+            if self.alerts is not None and not self._failing:
+                from .savefail import save_failed
+
+                save_failed(self.alerts, "the cost state", self.path, exc,
+                            "The previous state file is intact; training goes on.")
+            self._failing = True
+        else:
+            self._failing = False
         return self.state
