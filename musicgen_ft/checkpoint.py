@@ -18,15 +18,16 @@ its temp file, leaves the previous checkpoint untouched and raises :class:`SaveE
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import torch
+
+from .faults import MidWrite, file_kind, kill_point, mid_write
+from .stale import remove_stale_temps
 
 FORMAT = 1
 TRAIN_KEYS = ("format", "model", "optimizer", "scheduler", "epoch", "batch_in_epoch",
@@ -42,28 +43,6 @@ class SaveError(OSError):
     """A checkpoint could not be written; the previous one is intact."""
 
 
-class _PausingWriter(io.RawIOBase):
-    """File wrapper that sleeps once after the first 64 KiB (test fault injection)."""
-
-    def __init__(self, f, seconds):
-        self.f, self.seconds, self.written, self.paused = f, seconds, 0, False
-
-    def writable(self):
-        return True
-
-    def write(self, data):
-        n = self.f.write(data)
-        self.written += n
-        if not self.paused and self.written >= 65536:
-            self.paused = True
-            self.f.flush()
-            time.sleep(self.seconds)
-        return n
-
-    def flush(self):
-        self.f.flush()
-
-
 def _fsync_dir(folder):
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -77,6 +56,16 @@ def _fsync_dir(folder):
         os.close(fd)
 
 
+def _fsync_tree(folder):
+    """fsync every file under ``folder`` and the folders themselves (before a rename commits
+    them: after a power cut the renamed folder must not hold empty files)."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                os.fsync(f.fileno())
+        _fsync_dir(root)
+
+
 def atomic_save(obj, path):
     """``torch.save`` to ``path`` atomically.
 
@@ -88,11 +77,15 @@ def atomic_save(obj, path):
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+    kind = file_kind(path)
     try:
         with open(tmp, "wb") as f:
-            torch.save(obj, _PausingWriter(f, pause) if pause > 0 else f)
+            writer = MidWrite(f, f"write:{kind}", pause) if pause > 0 else mid_write(
+                f, f"write:{kind}")
+            torch.save(obj, writer)
             f.flush()
             os.fsync(f.fileno())
+        kill_point(f"replace:{kind}")
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:   # torch reports write failures as RuntimeError
         try:
@@ -188,8 +181,8 @@ class CheckpointManager:
         self.keep_last = keep_last
         self.last_step = None       # global step of the newest good last.ckpt, for diagnostics
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stale in self.folder.glob(".*.tmp"):   # left by a kill during a save
-            stale.unlink(missing_ok=True)
+        remove_stale_temps(self.folder, recursive=False)   # files and export folders alike
+        self._recover_export()
 
     @property
     def last(self):
@@ -230,6 +223,7 @@ class CheckpointManager:
     def save_epoch(self, state, epoch):
         """Write ``epoch_{epoch}.ckpt`` and delete the oldest beyond ``keep_last``."""
         path = self._save(state, self.epoch_path(epoch), f"epoch {epoch}")
+        kill_point("rotate")
         for old in self.epoch_checkpoints()[self.keep_last:]:
             old.unlink(missing_ok=True)
             log.info("Removed old %s (keep last %d)", old.name, self.keep_last)
@@ -243,8 +237,9 @@ class CheckpointManager:
     def export_best(self, model, tokenizer=None):
         """Write the whole model to ``best_model/`` with ``save_pretrained``.
 
-        Written to a temp folder and swapped in with renames, so a kill leaves either the old
-        or the new export complete (at worst under ``best_model.old``).
+        Written to a temp folder, fsynced, and swapped in with renames, so a kill leaves either
+        the old or the new export complete (between the two renames the old one is under
+        ``best_model.old``, which the next start-up puts back).
         """
         from transformers.utils import logging as hf_logging
 
@@ -254,12 +249,17 @@ class CheckpointManager:
         try:
             shutil.rmtree(tmp, ignore_errors=True)
             model.save_pretrained(tmp)
+            kill_point("export:model")
             if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
                 tokenizer.save_pretrained(tmp)
+            _fsync_tree(tmp)
+            kill_point("export:written")
             shutil.rmtree(old, ignore_errors=True)
             if self.best_export.exists():
                 os.replace(self.best_export, old)
+            kill_point("export:swap")
             os.replace(tmp, self.best_export)
+            _fsync_dir(self.folder)
             shutil.rmtree(old, ignore_errors=True)
         except (OSError, RuntimeError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -267,6 +267,22 @@ class CheckpointManager:
                              path=str(self.best_export))
             raise SaveError(str(exc)) from exc
         log.info("💾 Exported best model to %s (from_pretrained-ready)", self.best_export)
+
+    def _recover_export(self):
+        """Finish an export swap that a kill interrupted: ``best_model.old`` is the previous
+        complete export; it goes back if ``best_model/`` is missing, else it is stale."""
+        old = self.folder / "best_model.old"
+        if not old.exists():
+            return
+        if self.best_export.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            try:
+                os.replace(old, self.best_export)
+            except FileNotFoundError:   # another rank of this job just did it
+                return
+            log.info("Restored %s from %s (an export was interrupted)", self.best_export.name,
+                     old.name)
 
     def load_latest(self):
         """The newest readable training checkpoint.

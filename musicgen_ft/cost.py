@@ -15,17 +15,29 @@ import os
 import time
 from pathlib import Path
 
+from .faults import file_kind, kill_point
+
 STATE_FILE = "orchestrator_state.json"
 
 
 def write_json_atomic(path, data):
     """Write JSON through a temp file in the same folder, fsync, then ``os.replace``."""
+    write_text_atomic(path, json.dumps(data, indent=2))
+
+
+def write_text_atomic(path, text):
+    """Write text through a temp file in the same folder, fsync, then ``os.replace``."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    kind = file_kind(path)
     with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
+        f.write(text[:len(text) // 2])
+        f.flush()
+        kill_point(f"write:{kind}")
+        f.write(text[len(text) // 2:])
         f.flush()
         os.fsync(f.fileno())
+    kill_point(f"replace:{kind}")
     os.replace(tmp, path)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .faults import kill_point, mid_write
 from .model import delay_labels, encode_audio
 
 REQUIRED_COLUMNS = ("clip_id", "file_path", "tags")
@@ -157,9 +158,10 @@ def _save_npz_atomic(path, **arrays):
     # pid in the name: two runs sharing a cache folder never write the same temp file
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+        np.savez(mid_write(f, "write:codes.npz"), **arrays)
         f.flush()
         os.fsync(f.fileno())
+    kill_point("replace:codes.npz")
     os.replace(tmp, path)
 
 
@@ -218,6 +220,7 @@ def encode_clips(clips, backend, folder, segment_seconds, min_segment_seconds,
                 continue
             segs, valid = segment(audio, seg_len, min_len)
             c, v = _encode_segments(backend, segs, valid, seg_len)
+            kill_point("encode")
             _save_npz_atomic(path, codes=c, n_valid=v)
             stats["encoded"] += 1
         for i in range(len(v)):

@@ -34,6 +34,7 @@ from .checkpoint import CheckpointManager, SaveError
 from .cost import CostTracker
 from .data import epoch_batches, make_batch
 from .distributed import DistContext
+from .faults import kill_point
 from .guards import HALT_FILE, GuardsMixin  # noqa: F401  (HALT_FILE: importable from here)
 from .metrics import MetricsWriter, NoMetrics
 from .milestone import Milestone
@@ -42,6 +43,7 @@ from .notify import notifier_from_config
 from .oom import OOMBackoff, OutOfMemoryAtMinimum, is_oom, split_batch
 from .optim import (apply_update, autocast_for, pick_device_precision,  # noqa: F401
                     warmup_cosine)
+from .stale import remove_stale_temps
 from .startup import StartupMixin
 from .state import StateMixin
 from .train import EXIT_ERROR, EXIT_OK, EXIT_OOM, EXIT_SAVE_FAILED
@@ -73,11 +75,15 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         self.dist = dist or DistContext()
         main = self.dist.is_main
         self.run_dir = cfg.run_path
+        if main:   # temp files and folders of writes a kill interrupted, cache included
+            for folder in {self.run_dir, cfg.cache_path}:
+                remove_stale_temps(folder)
         self.notifier = notifier_from_config(cfg) if main else None
         self.alerts = AlertLog(self.run_dir / "alerts.jsonl" if main else None, self.notifier)
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,
                                 write=main)
         self.alerts.count = int(self.cost.state.get("alerts", 0))
+        self.cost.update()   # count this start (and bill its start-up) even if it is killed soon
         self.nan_at = int(os.environ.get(NAN_ENV, "0") or 0)
         self.oom = OOMBackoff(self.run_dir, cfg.batch_size, cfg.grad_accum_steps, cfg.oom_backoff)
         self.milestone = Milestone(cfg)
@@ -107,6 +113,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
 
     def _run(self):
         cfg = self.cfg
+        kill_point("startup")
         with self.heartbeat.keep_alive():
             self.backend = build_model(cfg.model, seed=cfg.seed)
             self.backend.model.to(self.device)
@@ -118,9 +125,11 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         resumed_from = self._resume()
         self.ddp = self.dist.wrap(self.backend.model)
         self._banner(resumed_from)
-        self.metrics = (MetricsWriter(self.run_dir, purge_step=self.global_step or None)
+        self.metrics = (MetricsWriter(self.run_dir, purge_step=self.global_step or None,
+                                      resume_epoch=self.epoch)
                         if self.dist.is_main else NoMetrics())
         self._start_watchers()
+        kill_point("startup:resumed")
         try:
             return self._loop()
         except SaveError:
@@ -136,6 +145,12 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
     def _loop(self):
         cfg = self.cfg
         interval = {"t": time.monotonic(), "samples": 0, "tokens": 0}
+        if self.global_step and self._budget_and_milestone_due(self.global_step)[1]:
+            # killed during the milestone: decide at the checkpoint's step, as an
+            # uninterrupted run did, not one step later
+            code = self._milestone(self.global_step)
+            if code is not None:
+                return code
         while self.epoch < cfg.epochs:
             batches = epoch_batches(len(self.train_set), self.global_batch, cfg.seed, self.epoch)
             set_train_mode(self.backend.model, True)
@@ -154,6 +169,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
                 self._save_last(self._signal_name())
                 return EXIT_OK
             self._end_epoch(val)
+        kill_point("finish")
         log.info("Training complete: %d epochs, %d steps, best val loss %.4f, cost $%.2f",
                  cfg.epochs, self.global_step, self.best_val, self.cost.cost)
         self.cost.update(global_step=self.global_step, epoch=self.epoch, done=True)
@@ -224,6 +240,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
                                                      self.params, cfg.max_grad_norm)
         self.global_step = step
         self.batch_in_epoch = start + len(group)
+        kill_point("step")
         for level, code, message in alerts:
             self.alerts.emit(level, code, message, step=step, loss=total)
         if skipped:   # normal with fp16: GradScaler found inf/NaN grads and lowered its scale
@@ -263,7 +280,8 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             self.best_val = val_loss
         self.epoch += 1
         self.batch_in_epoch = 0
-        self._save_last("epoch end")
+        # last.ckpt goes last: a kill before it replays this epoch's end, so best_model and
+        # epoch_k are always written (a kill after it would have resumed past them)
         if improved:
             self._on_main(lambda: (
                 self.ckpts.save_best(trainable_state(self.backend.model),
@@ -274,6 +292,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         if self.epoch % self.cfg.checkpoint_every_epochs == 0:
             state = self._state()
             self._on_main(lambda: self.ckpts.save_epoch(state, self.epoch))
+        self._save_last("epoch end")
         best = self.best_val if math.isfinite(self.best_val) else None
         self.cost.update(global_step=self.global_step, epoch=self.epoch, best_val_loss=best,
                          alerts=self.alerts.count)
