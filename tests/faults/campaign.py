@@ -22,6 +22,7 @@ As a script, for long campaigns (every run uses a fresh folder under ``--work``)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -64,7 +65,7 @@ class Campaign:
     starts: int = 0
     target_kills: list = field(default_factory=list)     # "phase:n" that fired
     random_kills: list = field(default_factory=list)     # seconds after start
-    random_missed: int = 0                               # random kill timed after the exit
+    random_missed: int = 0                               # random timer outlived the start
     problems: list = field(default_factory=list)
     seconds: float = 0.0
     outputs: list = field(default_factory=list)
@@ -98,13 +99,20 @@ def reference_run(folder, data):
     return folder / "run", read_trace(trace_path), time.monotonic() - t0
 
 
-def plan_targets(trace, kills, seed):
-    """``kills`` targets ``(phase, n)``: every phase of ``trace`` once first (when ``kills``
-    allows), the rest at random occurrences, each drawn with the weight of its count."""
+FINAL = ("export:model", "export:written", "export:swap", "finish")
+
+
+def plan_targets(trace, kills, seed, final=FINAL):
+    """``kills`` targets ``(phase, n)``: the last occurrence of each ``final`` phase (the final
+    export), every phase of ``trace`` once (when ``kills`` allows), the rest at random
+    occurrences, each drawn with the weight of its count."""
     rng = random.Random(seed)
     phases = sorted(trace)
     rng.shuffle(phases)
-    targets = {(p, rng.randint(1, trace[p])) for p in phases[:kills]}
+    targets = {(p, trace[p]) for p in final if p in trace}
+    covered = {p for p, _ in targets}
+    targets |= {(p, rng.randint(1, trace[p])) for p in phases[:max(0, kills - len(targets))]
+                if p not in covered}
     every = [(p, n) for p in sorted(trace) for n in range(1, trace[p] + 1)]
     rest = [t for t in every if t not in targets]
     targets |= set(rng.sample(rest, min(len(rest), max(0, kills - len(targets)))))
@@ -194,6 +202,7 @@ def run_campaign(folder, data, targets, random_kills=0, seed=0, max_life=30.0, f
     # which starts the harness kills at a random time: spread over the chain
     chain = len(targets) + random_kills + 1
     timed = set(rng.sample(range(chain), min(random_kills, chain)))
+    lives = []   # how long starts lived: random kill times are drawn from that span
     result = Campaign(run_dir, [f"{p}:{n}" for p, n in targets])
     before = _snapshot(run_dir)
     t0 = time.monotonic()
@@ -203,30 +212,37 @@ def run_campaign(folder, data, targets, random_kills=0, seed=0, max_life=30.0, f
             result.starts += 1
             outfile = folder / f"start_{start + 1:03d}.log"
             pid = starter.start(outfile)
-            delay = rng.uniform(0.2, max_life) if start in timed else None
+            began = time.monotonic()
+            span = max(lives[-5:]) if lives else max_life
+            delay = rng.uniform(0.05, span) if start in timed else None
+            timer_fired = False
             try:
                 code = starter.wait(timeout=delay)
-                if delay is not None:
-                    result.random_missed += 1
             except subprocess.TimeoutExpired:
-                os.kill(pid, signal.SIGKILL)
+                timer_fired = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
                 code = starter.wait()
-                result.random_kills.append(round(delay, 2))
-                log(f"  start {start + 1}: killed by the harness after {delay:.2f} s")
+            lives.append(time.monotonic() - began)
             out = outfile.read_text(errors="replace")
             result.outputs.append(out)
             fired = [line.rpartition("SIGKILL at ")[2] for line in out.splitlines()
                      if line.startswith("musicgen_ft.faults: SIGKILL at ")]
-            if fired:
+            if fired:   # a target, even if the harness's timer ran out in the same moment
                 result.target_kills += fired
                 log(f"  start {start + 1}: killed at {fired[0]}")
+            elif timer_fired:
+                result.random_kills.append(round(delay, 2))
+                log(f"  start {start + 1}: killed by the harness after {delay:.2f} s")
+            if delay is not None and not (timer_fired and not fired):
+                result.random_missed += 1
             after = _snapshot(run_dir)
             if not after[0].startswith(before[0]):
                 result.problems.append(f"start {start + 1}: alerts.jsonl lost lines")
-            if before[1] and after[1] and after[1]["elapsed_time"] < before[1]["elapsed_time"]:
-                result.problems.append(f"start {start + 1}: elapsed time went back "
-                                       f"{before[1]['elapsed_time']} -> "
-                                       f"{after[1]['elapsed_time']}")
+            for key in ("elapsed_time", "restarts"):
+                if before[1] and after[1] and after[1][key] < before[1][key]:
+                    result.problems.append(f"start {start + 1}: {key} went back "
+                                           f"{before[1][key]} -> {after[1][key]}")
             before = after
             if code == 0:
                 break
@@ -294,6 +310,12 @@ def compare(run_dir, ref_dir):
     ref_export = ref_dir / "checkpoints" / "best_model" / "model.safetensors"
     if not export.exists() or export.read_bytes() != ref_export.read_bytes():
         problems.append("best_model/ export differs from the reference's")
+    state, ref_state = (json.loads((d / "orchestrator_state.json").read_text())
+                        for d in (run_dir, ref_dir))
+    for key in ("global_step", "epoch", "best_val_loss", "done"):
+        if state.get(key) != ref_state.get(key):
+            problems.append(f"orchestrator_state {key} {state.get(key)!r}, "
+                            f"reference {ref_state.get(key)!r}")
     steps, ref_steps = _train_steps(run_dir), _train_steps(ref_dir)
     if steps != ref_steps:
         problems.append(f"metrics.jsonl train steps {steps}, reference {ref_steps}")
@@ -351,8 +373,10 @@ def main(argv=None):
         missed = sorted(set(result.targets) - set(result.target_kills))
         if missed:
             problems.append(f"targets that never fired: {missed}")
-        print(f"  {result.kills} kills ({len(result.target_kills)} at phases, "
-              f"{len(result.random_kills)} at random times), {result.starts} starts, "
+        phases = {t.rpartition(":")[0] for t in result.target_kills}
+        print(f"  {result.kills} kills ({len(result.target_kills)} at {len(phases)} of "
+              f"{len(trace)} phases, {len(result.random_kills)} at random times, "
+              f"{result.random_missed} random timers outlived), {result.starts} starts, "
               f"{result.seconds:.1f} s")
         for p in problems:
             print(f"  PROBLEM: {p}")

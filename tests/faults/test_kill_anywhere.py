@@ -3,6 +3,7 @@
 final export) and at random moments, restarted with the same command until it exits 0, ends
 exactly where an uninterrupted run ends. ``campaign.py`` beside this file runs long versions."""
 
+import json
 import os
 import signal
 import subprocess
@@ -83,3 +84,20 @@ def test_a_kill_inside_the_export_does_not_block_restarts(reference, data, tmp_p
     assert code == 0, out
     assert "Restored best_model from best_model.old" in out
     assert campaign.compare(tmp_path / "run", ref_dir) == []
+
+
+def test_a_kill_after_a_no_go_cannot_train_past_it(data, tmp_path):
+    """``milestone/decision.json`` marks the milestone done, so it must come after
+    ``halt.json``: killed while the NO-GO's halt file is being written, the restart decides
+    again and stops, instead of finding the milestone done and training on."""
+    from musicgen_ft.train import EXIT_NO_GO
+
+    config = campaign.make_config(tmp_path, data, milestone_min_authenticity=0.35,
+                                  milestone_max_val_loss=3.5)
+    code, out = _run(config, **{KILL_ENV: "write:halt.json:1"})
+    assert code == -signal.SIGKILL, out
+    code, out = _run(config)
+    assert code == EXIT_NO_GO, out
+    run = tmp_path / "run"
+    assert json.loads((run / "milestone" / "decision.json").read_text())["verdict"] == "NO-GO"
+    assert json.loads((run / "halt.json").read_text())["code"] == "milestone_no_go"
