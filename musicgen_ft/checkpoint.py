@@ -181,7 +181,7 @@ class CheckpointManager:
         self.keep_last = keep_last
         self.last_step = None       # global step of the newest good last.ckpt, for diagnostics
         self.folder.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(self.folder, recursive=False)   # files and export folders alike
+        remove_stale_temps(self.folder)   # files and export folders alike
         self._recover_export()
 
     @property

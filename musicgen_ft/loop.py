@@ -75,9 +75,9 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         self.dist = dist or DistContext()
         main = self.dist.is_main
         self.run_dir = cfg.run_path
-        if main:   # temp files and folders of writes a kill interrupted, cache included
-            for folder in {self.run_dir, cfg.cache_path}:
-                remove_stale_temps(folder)
+        if main:   # temp files and folders of writes a kill interrupted, cache included:
+            remove_stale_temps(self.run_dir, depth=2)   # checkpoints/, milestone/, codes_cache/x/
+            remove_stale_temps(cfg.cache_path, depth=1)
         self.notifier = notifier_from_config(cfg) if main else None
         self.alerts = AlertLog(self.run_dir / "alerts.jsonl" if main else None, self.notifier)
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,

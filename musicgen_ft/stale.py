@@ -40,29 +40,33 @@ def _owned_by_live_process(name):
     return True
 
 
-def find_temps(folder, recursive=True):
-    """Temp files and folders under ``folder`` (not descending into a temp folder)."""
+def find_temps(folder, depth=0):
+    """Temp files and folders in ``folder`` and ``depth`` levels of its sub-folders.
+
+    Hidden folders (``.git``, a temp folder) are not entered: the run writes none, and a
+    misconfigured ``run_dir`` (a home or a repository) is then scanned shallowly only.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return []
     found = []
+    top = len(folder.parts)
     for root, dirs, files in os.walk(folder):
-        for name in files + dirs:
-            if is_temp_name(name):
-                found.append(Path(root) / name)
-        dirs[:] = [d for d in dirs if not is_temp_name(d)] if recursive else []
+        found += [Path(root) / name for name in files + dirs if is_temp_name(name)]
+        deep_enough = len(Path(root).parts) - top >= depth
+        dirs[:] = [] if deep_enough else [d for d in dirs if not d.startswith(".")]
     return sorted(found)
 
 
-def remove_stale_temps(folder, recursive=True):
-    """Delete the temp files and folders a killed run left under ``folder``.
+def remove_stale_temps(folder, depth=0):
+    """Delete the temp files and folders a killed run left in ``folder``.
 
     Parameters
     ----------
     folder : str or Path
         Missing is fine (nothing to do).
-    recursive : bool
-        Also look in sub-folders.
+    depth : int
+        Also look this many levels of sub-folders down.
 
     Returns
     -------
@@ -70,7 +74,7 @@ def remove_stale_temps(folder, recursive=True):
         What was removed (logged at INFO).
     """
     removed = []
-    for path in find_temps(folder, recursive):
+    for path in find_temps(folder, depth):
         if _owned_by_live_process(path.name):
             continue
         try:

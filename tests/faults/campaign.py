@@ -334,7 +334,7 @@ def compare(run_dir, ref_dir):
               if not a["code"].startswith("milestone_")} for d in (run_dir, ref_dir)]
     if codes[0] != codes[1]:
         problems.append(f"alerts {sorted(codes[0])}, reference {sorted(codes[1])}")
-    left = find_temps(run_dir) + sorted(run_dir.rglob("best_model.old")) + sorted(
+    left = find_temps(run_dir, depth=9) + sorted(run_dir.rglob("best_model.old")) + sorted(
         run_dir.rglob("*.corrupt"))
     if left:
         problems.append(f"left behind: {[str(p.relative_to(run_dir)) for p in left]}")

@@ -106,9 +106,15 @@ def test_stale_temp_files_and_folders_are_removed_at_any_depth(tmp_path):
     # a rank still encoding into a shared cache: a live process that is not this one
     alive = tmp_path / "codes_cache" / "v1-x" / f".c001-abc.{os.getppid()}.tmp.npz"
     alive.write_text("x")
-    removed = remove_stale_temps(tmp_path)
+    deep = tmp_path / "a" / "b" / "c" / ".last.ckpt.tmp"     # deeper than the run writes
+    hidden = tmp_path / ".git" / ".index.tmp"                # a folder the run never writes
+    for f in (deep, hidden):
+        f.parent.mkdir(parents=True)
+        f.write_text("x")
+    removed = remove_stale_temps(tmp_path, depth=2)
     assert sorted(removed) == sorted(files + [folder])
-    assert find_temps(tmp_path) == [alive] and mine.exists()
+    assert find_temps(tmp_path, depth=2) == [alive] and mine.exists()
+    assert deep.exists() and hidden.exists()
 
 
 def test_checkpoint_manager_survives_the_export_temp_folder(tmp_path):
