@@ -59,6 +59,7 @@ def _run(config, **env):
     return proc.returncode, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_a_kill_inside_the_export_does_not_block_restarts(reference, data, tmp_path):
     """Issue 11's crash, as an operator met it: SIGKILL inside ``export_best`` left the temp
     FOLDER ``checkpoints/.best_model.tmp/`` and every restart died on it (IsADirectoryError).
@@ -86,6 +87,7 @@ def test_a_kill_inside_the_export_does_not_block_restarts(reference, data, tmp_p
     assert campaign.compare(tmp_path / "run", ref_dir) == []
 
 
+@pytest.mark.slow
 def test_a_kill_after_a_no_go_cannot_train_past_it(data, tmp_path):
     """``milestone/decision.json`` marks the milestone done, so it must come after
     ``halt.json``: killed while the NO-GO's halt file is being written, the restart decides
