@@ -3,7 +3,7 @@
 The kill-anywhere campaign (``tests/faults/campaign.py``) kills the run at every phase, then
 restarts it with the same command until it finishes. The run marks its phases with
 :func:`kill_point` (``"startup"``, ``"step"``, ``"write:last.ckpt"``, ...); with nothing set in
-the environment a kill point is one dictionary lookup and does nothing.
+the environment a kill point is a global lookup and does nothing.
 
 Environment
 -----------
@@ -14,7 +14,8 @@ Environment
     A file that records every occurrence, one phase name a line (the trace of a run). When set,
     occurrences are counted over every process that appended to it, so one fixed
     ``MUSICGEN_FT_KILL_AT`` list given to every restart fires each target once, in order; when
-    unset, counts start at zero in each process.
+    unset, counts start at zero in each process. Meant for one training process at a time
+    (under torchrun every rank would count in the same file).
 """
 
 from __future__ import annotations
