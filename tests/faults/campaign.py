@@ -99,17 +99,19 @@ def reference_run(folder, data):
     return folder / "run", read_trace(trace_path), time.monotonic() - t0
 
 
-FINAL = ("export:model", "export:written", "export:swap", "finish")
+# phases always killed at their last occurrence: the final export, a keep-K rotation that
+# deletes (the first ones have nothing to delete yet), the end of the run
+LAST = ("export:model", "export:written", "export:swap", "rotate", "finish")
 
 
-def plan_targets(trace, kills, seed, final=FINAL):
-    """``kills`` targets ``(phase, n)``: the last occurrence of each ``final`` phase (the final
-    export), every phase of ``trace`` once (when ``kills`` allows), the rest at random
-    occurrences, each drawn with the weight of its count."""
+def plan_targets(trace, kills, seed, last=LAST):
+    """``kills`` targets ``(phase, n)``: the last occurrence of each ``last`` phase, every
+    phase of ``trace`` once (when ``kills`` allows), the rest at random occurrences, each
+    drawn with the weight of its count."""
     rng = random.Random(seed)
     phases = sorted(trace)
     rng.shuffle(phases)
-    targets = {(p, trace[p]) for p in final if p in trace}
+    targets = {(p, trace[p]) for p in last if p in trace}
     covered = {p for p, _ in targets}
     targets |= {(p, rng.randint(1, trace[p])) for p in phases[:max(0, kills - len(targets))]
                 if p not in covered}
