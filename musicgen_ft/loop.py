@@ -83,7 +83,6 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,
                                 write=main)
         self.alerts.count = int(self.cost.state.get("alerts", 0))
-        self.cost.update()   # count this start (and bill its start-up) even if it is killed soon
         self.nan_at = int(os.environ.get(NAN_ENV, "0") or 0)
         self.oom = OOMBackoff(self.run_dir, cfg.batch_size, cfg.grad_accum_steps, cfg.oom_backoff)
         self.milestone = Milestone(cfg)
@@ -98,6 +97,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             refused = self._refuse_start()
             if refused is not None:
                 return refused
+            self.cost.update()   # count this start (and bill its start-up) even if killed soon
             if cfg.torch_threads:
                 torch.set_num_threads(cfg.torch_threads)
             self.device, self.precision = pick_device_precision(cfg)
