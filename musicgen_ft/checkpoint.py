@@ -19,18 +19,17 @@ its temp file, leaves the previous checkpoint untouched and raises :class:`SaveE
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import torch
 
-from logdrum.io.atomic import atomic_write, fsync_dir, is_temp_name, remove_path, temp_name
+from logdrum.io.atomic import fsync_dir, remove_path, remove_stale_temps, temp_name
 
+from .faults import atomic_write, kill_point
 from .ops.savefail import save_failed
 
 FORMAT = 1
@@ -47,26 +46,14 @@ class SaveError(OSError):
     """A checkpoint could not be written; the previous one is intact."""
 
 
-class _PausingWriter(io.RawIOBase):
-    """File wrapper that sleeps once after the first 64 KiB (test fault injection)."""
-
-    def __init__(self, f, seconds):
-        self.f, self.seconds, self.written, self.paused = f, seconds, 0, False
-
-    def writable(self):
-        return True
-
-    def write(self, data):
-        n = self.f.write(data)
-        self.written += n
-        if not self.paused and self.written >= 65536:
-            self.paused = True
-            self.f.flush()
-            time.sleep(self.seconds)
-        return n
-
-    def flush(self):
-        self.f.flush()
+def _fsync_tree(folder):
+    """fsync every file under ``folder`` and the folders themselves (before a rename commits
+    them: after a power cut the renamed folder must not hold empty files)."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                os.fsync(f.fileno())
+        fsync_dir(root)
 
 
 def atomic_save(obj, path):
@@ -79,8 +66,8 @@ def atomic_save(obj, path):
     """
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
     try:
-        with atomic_write(path, "wb") as f:
-            torch.save(obj, _PausingWriter(f, pause) if pause > 0 else f)
+        with atomic_write(path, "wb", pause=pause) as f:
+            torch.save(obj, f)
     except (OSError, RuntimeError) as exc:   # torch reports write failures as RuntimeError
         raise SaveError(f"could not write {path}: {exc}") from exc
 
@@ -170,9 +157,8 @@ class CheckpointManager:
         self.keep_last = keep_last
         self.last_step = None       # global step of the newest good last.ckpt, for diagnostics
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stale in self.folder.iterdir():   # files and export folders a killed save left
-            if is_temp_name(stale.name):
-                remove_path(stale)
+        remove_stale_temps(self.folder)   # files and export folders a killed save left
+        self._recover_export()
 
     @property
     def last(self):
@@ -212,6 +198,7 @@ class CheckpointManager:
     def save_epoch(self, state, epoch):
         """Write ``epoch_{epoch}.ckpt`` and delete the oldest beyond ``keep_last``."""
         path = self._save(state, self.epoch_path(epoch), f"epoch {epoch}")
+        kill_point("rotate")
         for old in self.epoch_checkpoints()[self.keep_last:]:
             old.unlink(missing_ok=True)
             log.info("Removed old %s (keep last %d)", old.name, self.keep_last)
@@ -225,8 +212,9 @@ class CheckpointManager:
     def export_best(self, model, tokenizer=None):
         """Write the whole model to ``best_model/`` with ``save_pretrained``.
 
-        Written to a temp folder and swapped in with renames, so a kill leaves either the old
-        or the new export complete (at worst under ``best_model.old``).
+        Written to a temp folder, fsynced, and swapped in with renames, so a kill leaves either
+        the old or the new export complete (between the two renames the old one is under
+        ``best_model.old``, which the next start-up puts back).
         """
         from transformers.utils import logging as hf_logging
 
@@ -236,11 +224,15 @@ class CheckpointManager:
         try:
             remove_path(tmp)
             model.save_pretrained(tmp)
+            kill_point("export:model")
             if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
                 tokenizer.save_pretrained(tmp)
+            _fsync_tree(tmp)
+            kill_point("export:written")
             shutil.rmtree(old, ignore_errors=True)
             if self.best_export.exists():
                 os.replace(self.best_export, old)
+            kill_point("export:swap")
             os.replace(tmp, self.best_export)
             fsync_dir(self.folder)
             shutil.rmtree(old, ignore_errors=True)
@@ -250,6 +242,22 @@ class CheckpointManager:
                         "The previous export is intact; the run stops (exit code 5).")
             raise SaveError(str(exc)) from exc
         log.info("💾 Exported best model to %s (from_pretrained-ready)", self.best_export)
+
+    def _recover_export(self):
+        """Finish an export swap that a kill interrupted: ``best_model.old`` is the previous
+        complete export; it goes back if ``best_model/`` is missing, else it is stale."""
+        old = self.folder / "best_model.old"
+        if not old.exists():
+            return
+        if self.best_export.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            try:
+                os.replace(old, self.best_export)
+            except FileNotFoundError:   # another rank of this job just did it
+                return
+            log.info("Restored %s from %s (an export was interrupted)", self.best_export.name,
+                     old.name)
 
     def load_latest(self):
         """The newest readable training checkpoint.

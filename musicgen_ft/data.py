@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from logdrum.dataset.tags import split_tags
-from logdrum.io.atomic import atomic_write
 from logdrum.io.audio import load_audio
 
+from .faults import atomic_write, kill_point
 from .inputs import REQUIRED_COLUMNS
 from .model import delay_labels, encode_audio
 
@@ -157,7 +157,7 @@ def _cache_name(clip):
 
 
 def _save_npz_atomic(path, **arrays):
-    with atomic_write(path, "wb") as f:
+    with atomic_write(path, "wb", kind="codes.npz") as f:
         np.savez(f, **arrays)
 
 
@@ -218,6 +218,7 @@ def encode_clips(clips, backend, folder, segment_seconds, min_segment_seconds,
                 continue
             segs, valid = segment(audio, seg_len, min_len)
             c, v = _encode_segments(backend, segs, valid, seg_len)
+            kill_point("encode")
             _save_npz_atomic(path, codes=c, n_valid=v)
             stats["encoded"] += 1
         for i in range(len(v)):

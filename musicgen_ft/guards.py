@@ -91,15 +91,15 @@ class GuardsMixin:
         self.cost.update(global_step=step, epoch=self.epoch, alerts=self.alerts.count)
         verdict = None
         if self.dist.is_main:
-            verdict = self.milestone.run(self.backend, self.device, step, self.alerts)
+            verdict = self.milestone.run(self.backend, self.device, step, self.alerts,
+                                         on_no_go=lambda: write_halt(
+                                             self.run_dir, "milestone_no_go",
+                                             f"week-5 milestone decided NO-GO at step {step}; "
+                                             f"see {self.milestone.folder / 'ABORT.md'}", step))
         verdict = self.dist.broadcast(verdict)
         set_train_mode(self.backend.model, True)
         if verdict != "NO-GO":
             return None
-        if self.dist.is_main:
-            write_halt(self.run_dir, "milestone_no_go",
-                       f"week-5 milestone decided NO-GO at step {step}; see "
-                       f"{self.milestone.folder / 'ABORT.md'}", step)
         log.critical("Stopped at step %d: week-5 NO-GO. Abort report: %s; checkpoints kept in %s",
                      step, self.milestone.folder / "ABORT.md", self.ckpts.folder)
         self.cost.update(global_step=step, epoch=self.epoch, alerts=self.alerts.count)

@@ -29,27 +29,29 @@ import time
 import numpy as np
 import torch
 
-from .ops.alerts import AlertLog
 from evaluation.run_folder import ALERTS_FILE, CHECKPOINTS_DIR, THROUGHPUT_KEY
+from logdrum.io.atomic import remove_stale_temps
 
 from .checkpoint import CheckpointManager, SaveError
-from .ops.cost_tracker import CostTracker
 from .data import epoch_batches, make_batch
 from .distributed import DistContext
 from .exit_codes import ExitCode
+from .faults import kill_point
 from .guards import GuardsMixin
 from .metrics import MetricsWriter, NoMetrics
+from .ops.alerts import AlertLog
+from .ops.cost_tracker import CostTracker
+from .ops.idle import Heartbeat
 from .ops.milestone import Milestone
-from .model import build_model, lm_loss, set_train_mode, trainable_state
 from .ops.notify import notifier_from_config
 from .ops.oom import OOMBackoff, OutOfMemoryAtMinimum, is_oom, split_batch
+from .model import build_model, lm_loss, set_train_mode, trainable_state
 from .optim import (apply_update, autocast_for, pick_device_precision,  # noqa: F401
                     warmup_cosine)
 from .startup import StartupMixin
 from .state import StateMixin
 from .throughput import Throughput
 from .val_loss import ValidationMixin
-from .ops.idle import Heartbeat
 
 # Test-only fault injection: make the loss NaN at this global step.
 NAN_ENV = "MUSICGEN_FT_TEST_NAN_AT_STEP"
@@ -76,6 +78,9 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         self.dist = dist or DistContext()
         main = self.dist.is_main
         self.run_dir = cfg.run_path
+        if main:   # temp files and folders of writes a kill interrupted, cache included:
+            remove_stale_temps(self.run_dir, depth=2)   # checkpoints/, milestone/, codes_cache/x/
+            remove_stale_temps(cfg.cache_path, depth=1)
         self.notifier = notifier_from_config(cfg) if main else None
         self.alerts = AlertLog(self.run_dir / ALERTS_FILE if main else None, self.notifier)
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,
@@ -98,6 +103,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             refused = self._refuse_start()
             if refused is not None:
                 return refused
+            self.cost.update()   # count this start (and bill its start-up) even if killed soon
             if cfg.torch_threads:
                 torch.set_num_threads(cfg.torch_threads)
             self.device, self.precision = pick_device_precision(cfg)
@@ -115,6 +121,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
 
     def _run(self):
         cfg = self.cfg
+        kill_point("startup")
         with self.heartbeat.keep_alive():
             self.backend = build_model(cfg.model, seed=cfg.seed)
             self.backend.model.to(self.device)
@@ -130,9 +137,11 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         resumed_from = self._resume()
         self.ddp = self.dist.wrap(self.backend.model)
         self._banner(resumed_from)
-        self.metrics = (MetricsWriter(self.run_dir, self.global_step or None, self.alerts)
+        self.metrics = (MetricsWriter(self.run_dir, purge_step=self.global_step or None,
+                                      resume_epoch=self.epoch, alerts=self.alerts)
                         if self.dist.is_main else NoMetrics())
         self._start_watchers()
+        kill_point("startup:resumed")
         try:
             return self._loop()
         except SaveError:
@@ -148,6 +157,12 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
     def _loop(self):
         cfg = self.cfg
         interval = {"t": time.monotonic(), "samples": 0, "tokens": 0}
+        if self.global_step and self._budget_and_milestone_due(self.global_step)[1]:
+            # killed during the milestone: decide at the checkpoint's step, as an
+            # uninterrupted run did, not one step later
+            code = self._milestone(self.global_step)
+            if code is not None:
+                return code
         while self.epoch < cfg.epochs:
             batches = epoch_batches(len(self.train_set), self.global_batch, cfg.seed, self.epoch)
             set_train_mode(self.backend.model, True)
@@ -166,6 +181,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
                 self._save_last(self._signal_name())
                 return ExitCode.OK
             self._end_epoch(val)
+        kill_point("finish")
         log.info("Training complete: %d epochs, %d steps, best val loss %.4f, cost $%.2f",
                  cfg.epochs, self.global_step, self.best_val, self.cost.cost)
         self.cost.update(global_step=self.global_step, epoch=self.epoch, done=True)
@@ -238,6 +254,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         self.speed.end_step(seen, tokens)
         self.global_step = step
         self.batch_in_epoch = start + len(group)
+        kill_point("step")
         for level, code, message in alerts:
             self.alerts.emit(level, code, message, step=step, loss=total)
         if skipped:   # normal with fp16: GradScaler found inf/NaN grads and lowered its scale
@@ -280,7 +297,8 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
             self.best_val = val_loss
         self.epoch += 1
         self.batch_in_epoch = 0
-        self._save_last("epoch end")
+        # last.ckpt goes last: a kill before it replays this epoch's end, so best_model and
+        # epoch_k are always written (a kill after it would have resumed past them)
         if improved:
             self._on_main(lambda: (
                 self.ckpts.save_best(trainable_state(self.backend.model),
@@ -291,6 +309,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         if self.epoch % self.cfg.checkpoint_every_epochs == 0:
             state = self._state()
             self._on_main(lambda: self.ckpts.save_epoch(state, self.epoch))
+        self._save_last("epoch end")
         best = self.best_val if math.isfinite(self.best_val) else None
         self.cost.update(global_step=self.global_step, epoch=self.epoch, best_val_loss=best,
                          alerts=self.alerts.count)

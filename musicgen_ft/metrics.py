@@ -6,7 +6,9 @@ TensorBoard (``<run_dir>/tensorboard``): ``train/loss``, ``train/loss_cb{k}``, `
 steps replayed after a kill are not drawn twice.
 
 JSONL (``<run_dir>/metrics.jsonl``): one object per logged step or validation pass, flushed
-at once so ``tail -f`` and the tests see it immediately. ``loss`` is repeated as ``train_loss``
+at once so ``tail -f`` and the tests see it immediately. On every start the records written
+after the checkpoint the run resumes from (steps a kill made it replay, a torn last line) are
+dropped, so each step appears once. ``loss`` is repeated as ``train_loss``
 or ``val_loss``, the names :func:`evaluation.read_run` reads (loss curves in the GO/NO-GO report).
 """
 
@@ -33,9 +35,12 @@ class MetricsWriter:
         written (training goes on; a checkpoint on the same full disk stops the run).
         TensorBoard's writer thread dies at the first failed write, so TensorBoard stays off
         until the next start.
+    resume_epoch : int, optional
+        Epochs that checkpoint had completed. With it, ``metrics.jsonl`` keeps only what was
+        logged before the checkpoint (see :func:`purge_replayed`).
     """
 
-    def __init__(self, run_dir, purge_step=None, alerts=None):
+    def __init__(self, run_dir, purge_step=None, alerts=None, resume_epoch=None):
         from torch.utils.tensorboard import SummaryWriter
 
         run_dir = Path(run_dir)
@@ -45,6 +50,8 @@ class MetricsWriter:
         self.tb = SummaryWriter(log_dir=str(self.tb_dir), purge_step=purge_step)
         self.jsonl = None
         try:
+            if resume_epoch is not None:
+                purge_replayed(run_dir / METRICS_FILE, purge_step or 0, resume_epoch)
             self.jsonl = open(run_dir / METRICS_FILE, "a")
         except OSError as exc:   # read-only or immutable: TensorBoard still records the run
             self._failed(METRICS_FILE, run_dir / METRICS_FILE, exc)
@@ -114,6 +121,36 @@ class NoMetrics:
 
     def close(self):
         pass
+
+
+def purge_replayed(path, step, epoch):
+    """Drop the records a resumed run is about to write again.
+
+    A run resumed from a checkpoint at global step ``step`` after ``epoch`` completed epochs
+    replays the train steps after ``step`` and the validation of epochs after ``epoch``; their
+    records from before the kill go (a torn last line too). The file is rewritten atomically,
+    and only when something goes.
+    """
+    from .faults import atomic_write
+
+    path = Path(path)
+    if not path.exists():
+        return
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    kept = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("kind") == "train" and rec.get("step", 0) > step:
+            continue
+        if rec.get("kind") == "val" and rec.get("epoch", 0) > epoch:
+            continue
+        kept.append(line)
+    if len(kept) != len(lines):
+        with atomic_write(path) as f:
+            f.write("".join(line + "\n" for line in kept))
 
 
 def read_metrics(path):

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .data import make_batch
+from .faults import kill_point
 from .model import lm_loss, set_train_mode
 from .ops.oom import is_oom, split_batch
 
@@ -50,6 +51,7 @@ class ValidationMixin:
             index = np.arange(first, min(first + self.global_batch, n_val))
             if self._stop_now():
                 return None
+            kill_point("validate")
             batch, real = self.dist.shard(make_batch(self.val_set, index, be))
             if not real:
                 continue

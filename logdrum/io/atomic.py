@@ -7,13 +7,15 @@ name in one step, and the folder is fsynced so the rename itself survives a powe
 error the temporary file is removed and the old file is left as it was.
 
 Temporary names all follow :func:`temp_name`: ``.NAME.PID.tmp``. A process killed mid-write leaves
-one behind; :func:`is_temp_name` recognises them so a restart can clean them up, files and
-folders alike.
+one behind; :func:`is_temp_name` recognises them (and the ``.NAME.tmp`` and ``.NAME.PID.tmp.npz``
+names of earlier versions), and :func:`remove_stale_temps` removes them at the next start, files
+and folders alike, except those of another process that is still alive.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -21,9 +23,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["atomic_write", "atomic_path", "write_json_atomic", "fsync_dir", "temp_name",
-           "is_temp_name", "remove_path"]
+           "is_temp_name", "remove_path", "find_temps", "remove_stale_temps"]
 
-_TEMP = re.compile(r"^\..+\.tmp$")
+_TEMP = re.compile(r"\.(?P<base>.+?)(?:\.(?P<pid>\d+))?\.tmp(?:\.[A-Za-z0-9]+)?")
+
+log = logging.getLogger(__name__)
 
 
 def temp_name(path):
@@ -38,7 +42,66 @@ def temp_name(path):
 
 def is_temp_name(name):
     """True for a name :func:`temp_name` makes (a leftover of a killed writer)."""
-    return bool(_TEMP.match(os.path.basename(os.fspath(name))))
+    return _TEMP.fullmatch(os.path.basename(os.fspath(name))) is not None
+
+
+def _owned_by_live_process(name):
+    pid = _TEMP.fullmatch(name).group("pid")
+    if pid is None or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:      # it exists but belongs to another user
+        return True
+    return True
+
+
+def find_temps(folder, depth=0):
+    """Temp files and folders in ``folder`` and ``depth`` levels of its sub-folders.
+
+    Hidden folders (``.git``, a temp folder) are not entered: nothing here writes into one,
+    and a misconfigured folder (a home, a repository) is then scanned shallowly only.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    top = len(folder.parts)
+    for root, dirs, files in os.walk(folder):
+        found += [Path(root) / name for name in files + dirs if is_temp_name(name)]
+        deep_enough = len(Path(root).parts) - top >= depth
+        dirs[:] = [] if deep_enough else [d for d in dirs if not d.startswith(".")]
+    return sorted(found)
+
+
+def remove_stale_temps(folder, depth=0):
+    """Delete the temp files and folders that killed writers left in ``folder``.
+
+    A temp named after another process that is still alive (a second worker writing into a
+    shared cache) is left to its owner.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Missing is fine (nothing to do).
+    depth : int
+        Also look this many levels of sub-folders down.
+
+    Returns
+    -------
+    list of Path
+        What was removed (logged at INFO).
+    """
+    removed = []
+    for path in find_temps(folder, depth):
+        if _owned_by_live_process(path.name):
+            continue
+        remove_path(path)
+        removed.append(path)
+        log.info("Removed %s left by an interrupted write", path)
+    return removed
 
 
 def fsync_dir(folder):
@@ -68,13 +131,16 @@ def remove_path(path):
 
 
 @contextmanager
-def atomic_path(path):
+def atomic_path(path, *, before_replace=None):
     """Yield a temporary path to create ``path``'s new content at; put it in place on success.
 
     For writers that need a path rather than an open file (a hard link, a symlink, a library
     that saves by name). The caller creates a *file* at the yielded path; it is fsynced,
     renamed over ``path`` and the folder fsynced. If the block raises, the temporary file is
     removed, ``path`` is untouched and the exception propagates.
+
+    ``before_replace``, if given, is called once the new content is complete and durable, just
+    before the rename: the window a fault-injection test kills a writer in.
     """
     path = Path(path)
     tmp = temp_name(path)
@@ -84,6 +150,8 @@ def atomic_path(path):
         if not tmp.is_symlink():
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         remove_path(tmp)
@@ -92,13 +160,15 @@ def atomic_path(path):
 
 
 @contextmanager
-def atomic_write(path, mode="w", **open_kwargs):
+def atomic_write(path, mode="w", *, before_replace=None, **open_kwargs):
     """Open a temporary file for writing; on success it replaces ``path`` atomically.
 
     Parameters
     ----------
     path : str or os.PathLike
     mode : {"w", "wb"}
+    before_replace : callable, optional
+        As for :func:`atomic_path`.
     **open_kwargs
         Passed to :func:`open` (``encoding``, ``newline``).
 
@@ -111,7 +181,7 @@ def atomic_write(path, mode="w", **open_kwargs):
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
     if mode == "w":
         open_kwargs.setdefault("encoding", "utf-8")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, before_replace=before_replace) as tmp:
         with open(tmp, mode, **open_kwargs) as f:
             yield f
             f.flush()

@@ -32,7 +32,7 @@ class AlertLog:
         The ``alerts.jsonl`` file; created empty here if it does not exist, never truncated (a
         resumed run appends to it). ``None`` records nothing and creates nothing (the non-zero
         ranks of a multi-GPU run: rank 0 records every alert once).
-    notifier : musicgen_ft.notify.Notifier, optional
+    notifier : musicgen_ft.ops.notify.Notifier, optional
         Also delivers each alert (webhook or command) without blocking.
     """
 

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from evaluation.run_folder import BUDGET_KEY, SPOT_RATE_KEY, STATE_FILE
-from logdrum.io.atomic import write_json_atomic
+
+from ..faults import write_json_atomic
 
 __all__ = ["CostTracker"]
 

@@ -14,9 +14,10 @@ authenticity >= 35%, best validation loss <= 3.5, cost within $600, training sta
    ``milestone_min_authenticity`` and ``milestone_max_val_loss``; ``milestone_strict`` makes a
    missing input NO-GO), writing ``<run_dir>/milestone/report/`` (``report.md``,
    ``decision.json``, plots);
-4. records the verdict in ``<run_dir>/milestone/decision.json`` (so a resumed run does not
-   repeat the milestone) and raises an alert: INFO on GO, WARNING on CONDITIONAL-GO (training
-   goes on), CRITICAL on NO-GO. On NO-GO it writes ``milestone/ABORT.md`` and ``halt.json`` and
+4. raises an alert: INFO on GO, WARNING on CONDITIONAL-GO (training goes on), CRITICAL on
+   NO-GO, and records the verdict in ``<run_dir>/milestone/decision.json`` (so a resumed run
+   does not repeat the milestone; written last, so a run killed during the milestone repeats
+   it at the same step). On NO-GO it first writes ``milestone/ABORT.md`` and ``halt.json``, and
    the run stops (exit code 6); the checkpoints stay.
 """
 
@@ -30,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoint import capture_rng, restore_rng
 from evaluation.run_folder import ALERTS_FILE
-from logdrum.io.atomic import write_json_atomic
+
+from ..checkpoint import capture_rng, restore_rng
+from ..faults import kill_point, write_json_atomic
 
 log = logging.getLogger("musicgen_ft")
 
@@ -100,6 +102,7 @@ class Milestone:
                 for j, clip in enumerate(wav):
                     name = f"sample_{first + j:03d}.wav"
                     sf.write(out / name, clip, backend.sampling_rate, subtype="FLOAT")
+                    kill_point("milestone:generate")
                     index.append({"file": name, "prompt": chunk[j]})
             (out / "prompts.json").write_text(json.dumps(index, indent=2))
         finally:
@@ -134,18 +137,26 @@ class Milestone:
                    "report": str(Path(rep.markdown_path))}
         return rep, summary
 
-    def run(self, backend, device, step, alerts):
-        """Generate, decide, report and alert; returns the verdict string."""
+    def run(self, backend, device, step, alerts, on_no_go=None):
+        """Generate, decide, report and alert; returns the verdict string.
+
+        ``decision.json``, which marks the milestone done, is written last: a kill before it
+        repeats the milestone (the alert may then be raised twice, never lost), and on NO-GO
+        ``on_no_go`` (the caller's ``halt.json``) runs before it, so a restart cannot train
+        on past a NO-GO.
+        """
         log.info("Week-5 milestone at step %d: generating %d samples of %gs", step,
                  self.cfg.milestone_samples, self.cfg.milestone_sample_seconds)
         samples = self.generate(backend, device)
         rep, summary = self.decide(samples, step)
+        kill_point("milestone:report")
         verdict = summary["verdict"]
         log.info("Milestone decision: %s (authenticity %.1f%% of %d clips)\n%s", verdict,
                  100 * summary["authenticity"], summary["clips"], rep.decision.format())
         if verdict == "NO-GO":
             self._abort_report(rep, summary)
-        write_json_atomic(self.folder / "decision.json", summary)
+            if on_no_go is not None:
+                on_no_go()
         level, code = {"GO": ("INFO", "milestone_go"),
                        "CONDITIONAL-GO": ("WARNING", "milestone_conditional_go")}.get(
                            verdict, ("CRITICAL", "milestone_no_go"))
@@ -154,6 +165,7 @@ class Milestone:
         alerts.emit(level, code, f"Week-5 milestone: {verdict} at step {step}, authenticity "
                     f"{summary['authenticity']:.1%} ({summary['clips']} clips); {action}. "
                     f"Report: {summary['report']}", step=step, verdict=verdict)
+        write_json_atomic(self.folder / "decision.json", summary)
         return verdict
 
     def _abort_report(self, rep, summary):
