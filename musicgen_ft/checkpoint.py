@@ -72,6 +72,12 @@ def atomic_save(obj, path):
         raise SaveError(f"could not write {path}: {exc}") from exc
 
 
+def remove_leftovers(folder, depth=0):
+    """Remove (and log) the temp files and folders of writes a kill interrupted."""
+    for path in remove_stale_temps(folder, depth):
+        log.info("Removed %s left by an interrupted write", path)
+
+
 def capture_rng():
     """Every RNG state a training step can touch (torch CPU and CUDA, numpy, random)."""
     import random
@@ -157,7 +163,7 @@ class CheckpointManager:
         self.keep_last = keep_last
         self.last_step = None       # global step of the newest good last.ckpt, for diagnostics
         self.folder.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(self.folder)   # files and export folders a killed save left
+        remove_leftovers(self.folder)   # files and export folders a killed save left
         self._recover_export()
 
     @property

@@ -30,9 +30,8 @@ import numpy as np
 import torch
 
 from evaluation.run_folder import ALERTS_FILE, CHECKPOINTS_DIR, THROUGHPUT_KEY
-from logdrum.io.atomic import remove_stale_temps
 
-from .checkpoint import CheckpointManager, SaveError
+from .checkpoint import CheckpointManager, SaveError, remove_leftovers
 from .data import epoch_batches, make_batch
 from .distributed import DistContext
 from .exit_codes import ExitCode
@@ -79,8 +78,8 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         main = self.dist.is_main
         self.run_dir = cfg.run_path
         if main:   # temp files and folders of writes a kill interrupted, cache included:
-            remove_stale_temps(self.run_dir, depth=2)   # checkpoints/, milestone/, codes_cache/x/
-            remove_stale_temps(cfg.cache_path, depth=1)
+            remove_leftovers(self.run_dir, depth=2)   # checkpoints/, milestone/, codes_cache/x/
+            remove_leftovers(cfg.cache_path, depth=1)
         self.notifier = notifier_from_config(cfg) if main else None
         self.alerts = AlertLog(self.run_dir / ALERTS_FILE if main else None, self.notifier)
         self.cost = CostTracker(self.run_dir, cfg.spot_rate_usd_per_hour, cfg.budget_usd,

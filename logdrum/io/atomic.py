@@ -15,7 +15,6 @@ and folders alike, except those of another process that is still alive.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
@@ -26,8 +25,6 @@ __all__ = ["atomic_write", "atomic_path", "write_json_atomic", "fsync_dir", "tem
            "is_temp_name", "remove_path", "find_temps", "remove_stale_temps"]
 
 _TEMP = re.compile(r"\.(?P<base>.+?)(?:\.(?P<pid>\d+))?\.tmp(?:\.[A-Za-z0-9]+)?")
-
-log = logging.getLogger(__name__)
 
 
 def temp_name(path):
@@ -92,7 +89,7 @@ def remove_stale_temps(folder, depth=0):
     Returns
     -------
     list of Path
-        What was removed (logged at INFO).
+        What was removed (the caller says so in its own log).
     """
     removed = []
     for path in find_temps(folder, depth):
@@ -100,7 +97,6 @@ def remove_stale_temps(folder, depth=0):
             continue
         remove_path(path)
         removed.append(path)
-        log.info("Removed %s left by an interrupted write", path)
     return removed
 
 

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from evaluation.run_folder import HALT_FILE
-from logdrum.io.atomic import write_json_atomic
+
+from ..faults import write_json_atomic
 
 __all__ = ["write_halt", "read_halt"]
 

@@ -71,13 +71,14 @@ def test_a_kill_inside_the_export_does_not_block_restarts(reference, data, tmp_p
     # killed after save_pretrained wrote the model into the temp folder, before the tokenizer
     code, out = _run(config, **{KILL_ENV: "export:model:1"})
     assert code == -signal.SIGKILL, out
-    assert (folder / ".best_model.tmp" / "config.json").is_file()    # the folder of the bug
+    left = list(folder.glob(".best_model.*tmp"))          # the folder of the bug
+    assert len(left) == 1 and (left[0] / "config.json").is_file()
     assert not (folder / "best_model").exists()
 
     # the restart replays epoch 1's end; killed between the renames of epoch 2's export swap
     code, out = _run(config, **{KILL_ENV: "export:swap:2"})
     assert code == -signal.SIGKILL, out
-    assert "Removed " in out and ".best_model.tmp left by an interrupted write" in out
+    assert f"Removed {left[0]} left by an interrupted write" in out
     assert not (folder / "best_model").exists()
     assert (folder / "best_model.old" / "model.safetensors").is_file()   # the previous export
 
