@@ -86,8 +86,8 @@ class DetectorConfig:
     mix_level_min_db : float
         Smallest ``mix_db`` of an event: its in-band peak level minus the broadband level of
         the whole signal over the 256 ms after its onset (:mod:`logdrum.mixlevel`). A log drum
-        is loud against the mix (about 0 dB alone, -3 to -12 dB in a groove); the faint low
-        resonance of an open hat or cymbal reads -25 dB or lower: "buried in the mix".
+        is loud against the mix (+2 dB alone, -5 to +5 dB in realistic grooves); the faint low
+        resonance of a real open hat reads -19 to -20 dB: "buried in the mix".
     """
 
     f_min: float = 50.0
@@ -115,7 +115,7 @@ class DetectorConfig:
     coverage_lo: float = 0.4
     coverage_hi: float = 0.8
     clip_threshold: float = 0.5
-    mix_level_min_db: float = -18.0
+    mix_level_min_db: float = -15.0
 
     def __post_init__(self):
         for f in fields(self):

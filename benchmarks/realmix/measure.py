@@ -96,6 +96,7 @@ def note_match(ref_on, ref_f0, events):
     """Matched counts and relative f0 errors of the events against the truth (50 ms)."""
     import mir_eval
 
+    events = sorted(events, key=lambda e: e.onset_s)  # mir_eval wants increasing onsets
     est_on = np.array([e.onset_s for e in events])
     est_f0 = np.array([e.f0_hz for e in events])
     f, p, r = mir_eval.onset.f_measure(ref_on, est_on, window=ONSET_WINDOW_S) if est_on.size else (0, 0, 0)
