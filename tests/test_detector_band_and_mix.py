@@ -3,6 +3,7 @@ drum, however close to the edge; and a faint in-band resonance under something f
 cymbal's) is not one either, while a log drum that is loud against the mix still is."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -88,3 +89,12 @@ def test_mix_level_reads_zero_for_a_lone_sine_and_follows_gain():
     # a window past the end is shortened, silence is -inf
     assert np.isfinite(broadband_dbfs(x[None, :], sr, np.array([0.99]))).all()
     assert broadband_dbfs(np.zeros((1, sr)), sr, np.array([0.2]))[0] == -np.inf
+
+
+def test_band_slack_must_be_a_fraction():
+    for bad in (-0.01, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="f0_tolerance"):
+            logdrum.DetectorConfig(f0_tolerance=bad)
+    with pytest.raises(ValueError, match="mix_level_min_db"):
+        logdrum.DetectorConfig(mix_level_min_db=float("nan"))
+    assert logdrum.DetectorConfig(f0_tolerance=0.0).f0_limits() == (CFG.f_min, CFG.f_max)
