@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from .classify import classify, reject_reasons
 from .clip import clip_score
 from .config import DEFAULT_CONFIG, DetectorConfig
