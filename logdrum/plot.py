@@ -12,6 +12,7 @@ __all__ = ["plot_analysis", "plot_clips"]
 _REJECT_COLOURS = {
     "too short a decay": "tab:orange", "too long a decay": "tab:purple", "out of band": "tab:red",
     "not tonal": "tab:brown", "not percussive": "0.6", "decay cut short": "0.75", "too quiet": "0.85",
+    "buried in the mix": "tab:pink",
 }
 
 

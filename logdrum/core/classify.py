@@ -26,8 +26,7 @@ WOODY_MS = (300.0, 600.0)
 def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Index into :data:`REJECT_REASONS` of the first check each candidate fails, -1 when it
     is a log drum."""
-    lo = config.f_min * (1.0 - config.f0_tolerance)
-    hi = config.f_max * (1.0 + config.f0_tolerance)
+    lo, hi = config.f0_limits()
     tau = feat.decay_ms
     stable = 1.0 / config.pitch_stability
     with np.errstate(invalid="ignore"):
@@ -43,6 +42,9 @@ def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CON
             # decay (noise does; a log drum's glide stays well inside)
             ~(feat.tonality >= config.tonality_min)
             | ~((feat.early_ratio >= stable) & (feat.early_ratio <= config.pitch_stability)),
+            # a faint low resonance under something much louder (a cymbal's): a log drum is
+            # loud against the whole mix (logdrum.core.mixlevel)
+            ~(feat.mix_db >= config.mix_level_min_db),
         ]
     reason = np.full(len(feat), -1)
     for code in range(len(fails) - 1, -1, -1):  # the first failing check wins
@@ -100,10 +102,11 @@ def classify(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG):
     events = tuple(map(LogDrumEvent._make, zip(
         feat.onset_s[ok].tolist(), feat.f0_hz[ok].tolist(), feat.decay_ms[ok].tolist(),
         feat.glide_ratio[ok].tolist(), feat.peak_dbfs[ok].tolist(), conf.tolist(),
-        feat.attack_db[ok].tolist(), feat.tonality[ok].tolist())))
+        feat.attack_db[ok].tolist(), feat.tonality[ok].tolist(), feat.mix_db[ok].tolist())))
     bad = ~ok
     rejected = tuple(map(Candidate._make, zip(
         feat.onset_s[bad].tolist(), [REJECT_REASONS[r] for r in reason[bad]],
         feat.peak_dbfs[bad].tolist(), feat.attack_db[bad].tolist(), feat.decay_ms[bad].tolist(),
-        feat.f0_hz[bad].tolist(), feat.tonality[bad].tolist(), feat.glide_ratio[bad].tolist())))
+        feat.f0_hz[bad].tolist(), feat.tonality[bad].tolist(), feat.glide_ratio[bad].tolist(),
+        feat.mix_db[bad].tolist())))
     return events, rejected

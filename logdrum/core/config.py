@@ -24,7 +24,11 @@ class DetectorConfig:
         The log-drum band in Hz. An event's f0 must lie in
         ``[f_min * (1 - f0_tolerance), f_max * (1 + f0_tolerance)]``.
     f0_tolerance : float
-        Relative slack on the band edges for the f0 test (0.05 = 5 %).
+        Relative slack on the band edges for the f0 test (0.01 = 1 %). It only absorbs the
+        pitch measurement's error (a note played at 150.0 Hz reads 149.95-150.05 Hz): an event
+        pitched outside the band is not a log drum. 1 % is a sixth of a semitone, so no note
+        of the scale outside 50-150 Hz gets in (open hats, snares and a bass drum ring at
+        154-157 Hz, which the old 5 % admitted).
     analysis_rate : float
         Target rate in Hz of the decimated signal. The real rate is ``sr / (sr // analysis_rate)``,
         between ``analysis_rate`` and twice that.
@@ -79,11 +83,16 @@ class DetectorConfig:
         Coverage at which a longer clip's coverage term is 0 and 1.
     clip_threshold : float
         Clip score at or above which a clip holds log drums.
+    mix_level_min_db : float
+        Smallest ``mix_db`` of an event: its in-band peak level minus the broadband level of
+        the whole signal over the 256 ms after its onset (:mod:`logdrum.core.mixlevel`). A log drum
+        is loud against the mix (+2 dB alone, -5 to +5 dB in realistic grooves); the faint low
+        resonance of a real open hat reads -19 to -20 dB: "buried in the mix".
     """
 
     f_min: float = 50.0
     f_max: float = 150.0
-    f0_tolerance: float = 0.05
+    f0_tolerance: float = 0.01
     analysis_rate: float = 2000.0
     hop_ms: float = 5.0
     window_ms: float = 20.0
@@ -106,6 +115,7 @@ class DetectorConfig:
     coverage_lo: float = 0.4
     coverage_hi: float = 0.8
     clip_threshold: float = 0.5
+    mix_level_min_db: float = -15.0
 
     def __post_init__(self):
         for f in fields(self):
@@ -138,6 +148,13 @@ class DetectorConfig:
             raise ValueError("DetectorConfig needs coverage_window_s > 0 and 0 <= coverage_lo < coverage_hi <= 1")
         if not 0 <= self.line_rate_lo < self.line_rate_hi:
             raise ValueError("DetectorConfig needs 0 <= line_rate_lo < line_rate_hi")
+        if not 0 <= self.f0_tolerance < 1:
+            raise ValueError(f"DetectorConfig.f0_tolerance must lie in [0, 1), got {self.f0_tolerance}")
+
+    def f0_limits(self):
+        """``(low, high)`` in Hz: the pitches an event may have (the band, widened by
+        ``f0_tolerance``)."""
+        return self.f_min * (1.0 - self.f0_tolerance), self.f_max * (1.0 + self.f0_tolerance)
 
 
 DEFAULT_CONFIG = DetectorConfig()

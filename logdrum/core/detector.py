@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from .classify import classify
+from .classify import classify, reject_reasons
 from .clip import clip_score
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import measure_candidates
 from .frontend import band_envelope, decimate
-from .result import Analysis
+from .mixlevel import broadband_dbfs
+from .result import REJECT_REASONS, Analysis
+from .checks import as_audio_array
 
 __all__ = ["analyze", "detect_amapiano_log_drums"]
+
+_MIX_CHECK = REJECT_REASONS.index("buried in the mix")
 
 
 def _config(config):
@@ -55,9 +59,14 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     [80]
     """
     config = _config(config)
-    y, rate = decimate(audio, sr, analysis_rate=config.analysis_rate, parallel=parallel)
+    x = as_audio_array(audio)  # one conversion (torch, lists) for the decimator and the mix level
+    y, rate = decimate(x, sr, analysis_rate=config.analysis_rate, parallel=parallel)
     env_db, hop_s, delay_s = band_envelope(y, rate, config)
     feat = measure_candidates(y, rate, env_db, hop_s, delay_s, config)
+    # The level against the whole mix is the last check: measure it only on the candidates
+    # that passed every other one (they fail it now, their mix_db being unknown).
+    alive = reject_reasons(feat, config) == _MIX_CHECK
+    feat.mix_db[alive] = feat.peak_dbfs[alive] - broadband_dbfs(x, float(sr), feat.onset_s[alive])
     events, rejected = classify(feat, config)
     duration_s = y.shape[0] / rate
     score, details = clip_score(events, duration_s, config)

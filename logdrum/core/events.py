@@ -58,6 +58,13 @@ class CandidateFeatures:
     tonality: np.ndarray
     glide_ratio: np.ndarray
     early_ratio: np.ndarray
+    #: in-band peak minus the broadband level after the onset (:mod:`logdrum.core.mixlevel`);
+    #: filled in by the detector, which holds the full-rate input
+    mix_db: np.ndarray = None
+
+    def __post_init__(self):
+        if self.mix_db is None:
+            self.mix_db = np.full(self.onset_s.shape[0], np.nan)
 
     def __len__(self):
         return self.onset_s.shape[0]

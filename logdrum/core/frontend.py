@@ -66,7 +66,7 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     Raises
     ------
     ValueError
-        For bad shape, dtype or rate (see :mod:`logdrum.validation`), and when the audio holds
+        For bad shape, dtype or rate (see :mod:`logdrum.core.checks`), and when the audio holds
         NaN or Inf.
     """
     sr = check_sr(sr)

@@ -16,6 +16,7 @@ REJECT_REASONS = (
     "too long a decay",
     "out of band",
     "not tonal",
+    "buried in the mix",
     "same note",
 )
 
@@ -43,6 +44,10 @@ class LogDrumEvent(NamedTuple):
         Rise of the band envelope into the peak.
     tonality : float
         Contrast of the spectral peak over its neighbourhood, 0 (noise) to 1 (pure tone).
+    mix_db : float
+        The note's in-band peak level minus the broadband level of the whole signal over the
+        256 ms after its onset (see :mod:`logdrum.core.mixlevel`): about 0 dB alone, below
+        ``DetectorConfig.mix_level_min_db`` for a faint resonance under a cymbal.
     """
 
     onset_s: float
@@ -53,6 +58,7 @@ class LogDrumEvent(NamedTuple):
     confidence: float
     attack_db: float
     tonality: float
+    mix_db: float = float("nan")
 
     def to_dict(self) -> dict:
         return self._asdict()
@@ -70,6 +76,7 @@ class Candidate(NamedTuple):
     f0_hz: float = float("nan")
     tonality: float = float("nan")
     glide_ratio: float = float("nan")
+    mix_db: float = float("nan")
 
     def to_dict(self) -> dict:
         return self._asdict()
