@@ -248,12 +248,16 @@ class CheckpointManager:
         """
         from transformers.utils import logging as hf_logging
 
+        from .memory import has_lora, merged_state_dict
+
         hf_logging.disable_progress_bar()   # a bar per save clutters the training log
         tmp = self.folder / ".best_model.tmp"
         old = self.folder / "best_model.old"
         try:
             shutil.rmtree(tmp, ignore_errors=True)
-            model.save_pretrained(tmp)
+            # LoRA adapters are merged, so the export loads without peft (docs/training.md)
+            model.save_pretrained(tmp, state_dict=merged_state_dict(model) if has_lora(model)
+                                  else None)
             if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
                 tokenizer.save_pretrained(tmp)
             shutil.rmtree(old, ignore_errors=True)

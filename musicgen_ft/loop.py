@@ -35,6 +35,7 @@ from .cost import CostTracker
 from .data import epoch_batches, make_batch
 from .distributed import DistContext
 from .guards import HALT_FILE, GuardsMixin  # noqa: F401  (HALT_FILE: importable from here)
+from .memory import apply_memory_options
 from .metrics import MetricsWriter, NoMetrics
 from .milestone import Milestone
 from .model import build_model, lm_loss, set_train_mode, trainable_state
@@ -109,6 +110,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         cfg = self.cfg
         with self.heartbeat.keep_alive():
             self.backend = build_model(cfg.model, seed=cfg.seed)
+            apply_memory_options(self.backend.model, cfg)
             self.backend.model.to(self.device)
         self.ckpts = CheckpointManager(self.run_dir / "checkpoints", self.alerts,
                                        cfg.keep_last_epoch_checkpoints)

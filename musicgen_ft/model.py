@@ -55,11 +55,14 @@ class ByteTokenizer:
     def __init__(self, max_length=64):
         self.max_length = max_length
 
+    def token_ids(self, text):
+        """Ids of one text, without the end-of-sequence id."""
+        return [b + 3 for b in text.encode("utf-8")]
+
     def __call__(self, texts, **kwargs):
         # padding/truncation/return_tensors are accepted for the T5 tokenizer's signature;
         # this one always pads, truncates to max_length and returns tensors.
-        ids = [list(t.encode("utf-8"))[: self.max_length - 1] for t in texts]
-        ids = [[b + 3 for b in seq] + [1] for seq in ids]
+        ids = [self.token_ids(t)[: self.max_length - 1] + [1] for t in texts]
         width = max(len(seq) for seq in ids)
         input_ids = torch.zeros(len(ids), width, dtype=torch.long)
         mask = torch.zeros(len(ids), width, dtype=torch.long)
@@ -124,10 +127,11 @@ def build_model(name, *, seed=0):
     Parameters
     ----------
     name : str
-        ``"tiny"`` for the random-initialised preset, else a model id or local directory for
-        ``from_pretrained`` (e.g. ``"facebook/musicgen-small"``).
+        ``"tiny"`` or ``"musicgen-small-shape"`` (:mod:`.shapes`) for a random-initialised
+        preset, else a model id or local directory for ``from_pretrained`` (e.g.
+        ``"facebook/musicgen-small"``).
     seed : int
-        Seed for the tiny preset's random initialisation (its weights and codebooks).
+        Seed for a preset's random initialisation (its weights and codebooks).
 
     Returns
     -------
@@ -135,18 +139,21 @@ def build_model(name, *, seed=0):
     """
     from transformers import MusicgenForConditionalGeneration
 
-    if name == "tiny":
-        # The tiny preset mirrors musicgen-small, whose pad/bos id equals vocab_size (one past
+    from .shapes import PRESETS, WordHashTokenizer, preset_config
+
+    if name == "tiny" or name in PRESETS:
+        # The presets mirror musicgen-small, whose pad/bos id equals vocab_size (one past
         # the codebook); transformers warns about that on every build, so hush it here.
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
         state = torch.random.get_rng_state()
         torch.manual_seed(seed)   # the frozen parts must be identical on every restart
-        model = MusicgenForConditionalGeneration(tiny_config())
+        model = MusicgenForConditionalGeneration(
+            tiny_config() if name == "tiny" else preset_config(name))
         torch.random.set_rng_state(state)
         init_codebooks(model.audio_encoder, seed=seed)
-        tokenizer = ByteTokenizer()
+        tokenizer = ByteTokenizer() if name == "tiny" else WordHashTokenizer()
     else:
         from transformers import AutoTokenizer
 
@@ -183,9 +190,16 @@ def trainable_prefixes(model):
 
 
 def trainable_state(model):
-    """The trained part of the state dict (frozen encoders are rebuilt, not checkpointed)."""
-    prefixes = trainable_prefixes(model)
-    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(prefixes)}
+    """The trained part of the state dict (frozen encoders are rebuilt, not checkpointed).
+
+    With LoRA adapters (:mod:`.memory`) only the adapters train, so only they are kept.
+    """
+    state = model.state_dict()
+    keys = [k for k in state if ".lora_" in k]
+    if not keys:
+        prefixes = trainable_prefixes(model)
+        keys = [k for k in state if k.startswith(prefixes)]
+    return {k: state[k].detach().clone() for k in keys}
 
 
 def load_trainable_state(model, state):
