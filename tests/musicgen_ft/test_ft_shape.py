@@ -119,6 +119,8 @@ def test_full_shape_sigkill_resumes_bit_exactly(tmp_path):
     shape = dict(model=NAME, segment_seconds=0.5, min_segment_seconds=0.5, val_fraction=0.3,
                  batch_size=1, grad_accum_steps=1, epochs=1, warmup_steps=1, lr=1e-4,
                  save_every_steps=1, checkpoint_every_epochs=5, log_every_steps=1)
+    for name in ("ref", "killed"):
+        (tmp_path / name).mkdir()
     ref_cfg = tiny_config(tmp_path / "ref", data, **shape)
     code, out = run_training(ref_cfg, timeout=900)
     assert code == 0, out
