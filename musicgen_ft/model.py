@@ -1,6 +1,6 @@
 """The model backend: Hugging Face transformers' ``MusicgenForConditionalGeneration``.
 
-Two ways to get one, both the same classes:
+Three ways to get one, all the same classes:
 
 - ``build_model("facebook/musicgen-small")`` loads pretrained weights (the production path).
 - ``build_model("tiny")`` builds a random-initialised model from a small config (a 1-layer T5
@@ -8,6 +8,8 @@ Two ways to get one, both the same classes:
   for tests and the CPU demo. A random EnCodec's codebooks are all zeros, so every frame
   would quantise to code 0 and the decoder would learn nothing; :func:`init_codebooks` fills
   them from the encoder's own output on a fixed calibration signal.
+- ``build_model("musicgen-small-shape")`` builds musicgen-small's exact architecture the same
+  way, with random weights, to size memory and speed without a download (:mod:`.shapes`).
 
 Only the language model trains: the decoder and the projection that feeds it the text
 embedding (``enc_to_dec_proj``, part of the LM's conditioning path). The T5 text encoder and
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .memory import LORA_MARK
 
 IGNORE_INDEX = -100
 
@@ -195,7 +199,7 @@ def trainable_state(model):
     With LoRA adapters (:mod:`.memory`) only the adapters train, so only they are kept.
     """
     state = model.state_dict()
-    keys = [k for k in state if ".lora_" in k]
+    keys = [k for k in state if LORA_MARK in k]
     if not keys:
         prefixes = trainable_prefixes(model)
         keys = [k for k in state if k.startswith(prefixes)]
