@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[train,dist,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[train,dist,dev,lora]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -224,12 +224,16 @@ class CheckpointManager:
         """
         from transformers.utils import logging as hf_logging
 
+        from .memory import has_lora, merged_state_dict
+
         hf_logging.disable_progress_bar()   # a bar per save clutters the training log
         tmp = temp_name(self.best_export)
         old = self.folder / "best_model.old"
         try:
             remove_path(tmp)
-            model.save_pretrained(tmp)
+            # LoRA adapters are merged, so the export loads without peft (docs/training.md)
+            model.save_pretrained(tmp, state_dict=merged_state_dict(model) if has_lora(model)
+                                  else None)
             kill_point("export:model")
             if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
                 tokenizer.save_pretrained(tmp)

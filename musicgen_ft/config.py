@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import json
 import typing
 from dataclasses import dataclass
@@ -73,6 +74,12 @@ class TrainConfig:
     precision: str = "auto"                          # auto: bf16 if supported, else fp16 on CUDA
     device: str = "auto"
     torch_threads: typing.Optional[int] = None
+    # memory options for a 16 GB T4 (docs/training.md "Sizing")
+    gradient_checkpointing: bool = False             # recompute decoder activations in backward
+    lora_rank: typing.Optional[int] = None           # null: full fine-tune; else LoRA ([lora] extra)
+    lora_alpha: float = 16.0
+    lora_dropout: float = 0.0
+    lora_targets: typing.Tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
     # checkpoints and logs
     save_every_steps: int = 250
     checkpoint_every_epochs: int = 2
@@ -138,12 +145,12 @@ _POSITIVE = {"segment_seconds", "min_segment_seconds", "batch_size", "grad_accum
              "stall_loss", "spike_factor", "torch_threads", "spot_poll_seconds",
              "gpu_util_window_s", "gpu_util_interval_s", "milestone_hours", "milestone_step",
              "milestone_samples", "milestone_sample_seconds", "alert_timeout_s",
-             "idle_timeout_s", "idle_check_seconds"}
+             "idle_timeout_s", "idle_check_seconds", "lora_rank", "lora_alpha"}
 _NON_NEGATIVE = {"warmup_steps", "weight_decay", "alert_high_loss_after_step",
                  "stall_min_improvement", "spot_rate_usd_per_hour", "budget_usd", "seed",
                  "preflight_min_gpu_memory_gb", "min_free_disk_gb", "milestone_guidance_scale",
                  "milestone_max_val_loss", "alert_retries", "alert_retry_backoff_s"}
-_FRACTIONS = {"val_fraction", "cond_dropout"}           # in [0, 1)
+_FRACTIONS = {"val_fraction", "cond_dropout", "lora_dropout"}   # in [0, 1)
 _BETAS = {"adam_beta1", "adam_beta2"}                   # in [0, 1)
 
 
@@ -222,6 +229,9 @@ def _check_operations(cfg):
     for key in ("alert_command", "idle_command"):
         if getattr(cfg, key) is not None and not getattr(cfg, key).strip():
             raise ConfigError(f"config key {key!r}: must not be empty (use null to turn it off)")
+    if cfg.lora_rank is not None and importlib.util.find_spec("peft") is None:
+        raise ConfigError("config key 'lora_rank': LoRA needs the optional peft package "
+                          "(pip install \".[lora]\"), or set it to null")
 
 
 def config_from_dict(data, *, source="config"):
@@ -280,7 +290,8 @@ def load_config(path):
 
 # keys whose change makes a checkpoint's position or data order meaningless
 RESUME_KEYS = ("model", "metadata_path", "segment_seconds", "min_segment_seconds", "val_fraction",
-               "seed", "batch_size", "grad_accum_steps", "epochs", "warmup_steps")
+               "seed", "batch_size", "grad_accum_steps", "epochs", "warmup_steps", "lora_alpha",
+               "lora_dropout")
 
 
 def resume_differences(saved, cfg):

@@ -37,6 +37,7 @@ from .distributed import DistContext
 from .exit_codes import ExitCode
 from .faults import kill_point
 from .guards import GuardsMixin
+from .memory import apply_memory_options
 from .metrics import MetricsWriter, NoMetrics
 from .ops.alerts import AlertLog
 from .ops.cost_tracker import CostTracker
@@ -123,6 +124,7 @@ class Trainer(StartupMixin, StateMixin, ValidationMixin, GuardsMixin):
         kill_point("startup")
         with self.heartbeat.keep_alive():
             self.backend = build_model(cfg.model, seed=cfg.seed)
+            apply_memory_options(self.backend.model, cfg)
             self.backend.model.to(self.device)
         self.ckpts = CheckpointManager(self.run_dir / CHECKPOINTS_DIR, self.alerts,
                                        cfg.keep_last_epoch_checkpoints)

@@ -1,6 +1,6 @@
 """The model backend: Hugging Face transformers' ``MusicgenForConditionalGeneration``.
 
-Two ways to get one, both the same classes:
+Three ways to get one, all the same classes:
 
 - ``build_model("facebook/musicgen-small")`` loads pretrained weights (the production path).
 - ``build_model("tiny")`` builds a random-initialised model from a small config (a 1-layer T5
@@ -8,6 +8,8 @@ Two ways to get one, both the same classes:
   for tests and the CPU demo. A random EnCodec's codebooks are all zeros, so every frame
   would quantise to code 0 and the decoder would learn nothing; :func:`init_codebooks` fills
   them from the encoder's own output on a fixed calibration signal.
+- ``build_model("musicgen-small-shape")`` builds musicgen-small's exact architecture the same
+  way, with random weights, to size memory and speed without a download (:mod:`.shapes`).
 
 Only the language model trains: the decoder and the projection that feeds it the text
 embedding (``enc_to_dec_proj``, part of the LM's conditioning path). The T5 text encoder and
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .memory import LORA_MARK
 
 IGNORE_INDEX = -100
 
@@ -55,11 +59,14 @@ class ByteTokenizer:
     def __init__(self, max_length=64):
         self.max_length = max_length
 
+    def token_ids(self, text):
+        """Ids of one text, without the end-of-sequence id."""
+        return [b + 3 for b in text.encode("utf-8")]
+
     def __call__(self, texts, **kwargs):
         # padding/truncation/return_tensors are accepted for the T5 tokenizer's signature;
         # this one always pads, truncates to max_length and returns tensors.
-        ids = [list(t.encode("utf-8"))[: self.max_length - 1] for t in texts]
-        ids = [[b + 3 for b in seq] + [1] for seq in ids]
+        ids = [self.token_ids(t)[: self.max_length - 1] + [1] for t in texts]
         width = max(len(seq) for seq in ids)
         input_ids = torch.zeros(len(ids), width, dtype=torch.long)
         mask = torch.zeros(len(ids), width, dtype=torch.long)
@@ -124,10 +131,11 @@ def build_model(name, *, seed=0):
     Parameters
     ----------
     name : str
-        ``"tiny"`` for the random-initialised preset, else a model id or local directory for
-        ``from_pretrained`` (e.g. ``"facebook/musicgen-small"``).
+        ``"tiny"`` or ``"musicgen-small-shape"`` (:mod:`.shapes`) for a random-initialised
+        preset, else a model id or local directory for ``from_pretrained`` (e.g.
+        ``"facebook/musicgen-small"``).
     seed : int
-        Seed for the tiny preset's random initialisation (its weights and codebooks).
+        Seed for a preset's random initialisation (its weights and codebooks).
 
     Returns
     -------
@@ -135,18 +143,21 @@ def build_model(name, *, seed=0):
     """
     from transformers import MusicgenForConditionalGeneration
 
-    if name == "tiny":
-        # The tiny preset mirrors musicgen-small, whose pad/bos id equals vocab_size (one past
+    from .shapes import PRESETS, WordHashTokenizer, preset_config
+
+    if name == "tiny" or name in PRESETS:
+        # The presets mirror musicgen-small, whose pad/bos id equals vocab_size (one past
         # the codebook); transformers warns about that on every build, so hush it here.
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
         state = torch.random.get_rng_state()
         torch.manual_seed(seed)   # the frozen parts must be identical on every restart
-        model = MusicgenForConditionalGeneration(tiny_config())
+        model = MusicgenForConditionalGeneration(
+            tiny_config() if name == "tiny" else preset_config(name))
         torch.random.set_rng_state(state)
         init_codebooks(model.audio_encoder, seed=seed)
-        tokenizer = ByteTokenizer()
+        tokenizer = ByteTokenizer() if name == "tiny" else WordHashTokenizer()
     else:
         from transformers import AutoTokenizer
 
@@ -183,9 +194,16 @@ def trainable_prefixes(model):
 
 
 def trainable_state(model):
-    """The trained part of the state dict (frozen encoders are rebuilt, not checkpointed)."""
-    prefixes = trainable_prefixes(model)
-    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(prefixes)}
+    """The trained part of the state dict (frozen encoders are rebuilt, not checkpointed).
+
+    With LoRA adapters (:mod:`.memory`) only the adapters train, so only they are kept.
+    """
+    state = model.state_dict()
+    keys = [k for k in state if LORA_MARK in k]
+    if not keys:
+        prefixes = trainable_prefixes(model)
+        keys = [k for k in state if k.startswith(prefixes)]
+    return {k: state[k].detach().clone() for k in keys}
 
 
 def load_trainable_state(model, state):

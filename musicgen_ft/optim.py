@@ -40,12 +40,15 @@ def pick_device_precision(cfg):
     return device, precision
 
 
-def autocast_for(precision):
-    """A factory of the forward passes' autocast context, or ``None`` for fp32."""
+def autocast_for(precision, device_type="cuda"):
+    """A factory of the forward passes' autocast context, or ``None`` for fp32.
+
+    ``device_type="cpu"`` gives CPU autocast (bf16 works there; the benchmarks use it).
+    """
     if precision == "fp32":
         return None
     dtype = torch.float16 if precision == "fp16" else torch.bfloat16
-    return lambda: torch.autocast("cuda", dtype=dtype)
+    return lambda: torch.autocast(device_type, dtype=dtype)
 
 
 def build_optimizer(cfg, params, total_steps, precision):
