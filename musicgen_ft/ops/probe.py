@@ -112,6 +112,7 @@ def measure(cfg, *, steps=3, warmup=1, backend=None):
     """
     import torch
 
+    from ..memory import apply_memory_options
     from ..model import build_model, lm_loss, set_train_mode
     from ..optim import apply_update, autocast_for, build_optimizer, pick_device_precision
 
@@ -122,7 +123,7 @@ def measure(cfg, *, steps=3, warmup=1, backend=None):
         result.setting = describe(cfg, precision)
         if owned:
             backend = build_model(cfg.model, seed=cfg.seed)
-            _memory_options(backend, cfg)
+            apply_memory_options(backend.model, cfg)   # as the trainer does
         model = backend.model.to(device)
         set_train_mode(model, True)
         params = [p for p in model.parameters() if p.requires_grad]
@@ -164,22 +165,6 @@ def measure(cfg, *, steps=3, warmup=1, backend=None):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     return result
-
-
-def _memory_options(backend, cfg):
-    """Apply gradient checkpointing / LoRA the way the trainer does, or refuse.
-
-    The probe must time the model the trainer will train; a variant it cannot set up is
-    reported as not probed rather than timed without its option.
-    """
-    from .. import model as M
-
-    hook = getattr(M, "apply_memory_options", None)
-    if hook is not None:
-        hook(backend, cfg)
-    elif getattr(cfg, "gradient_checkpointing", False) or getattr(cfg, "lora_rank", 0):
-        raise NotImplementedError("this build has no musicgen_ft.model.apply_memory_options to "
-                                  "set up gradient checkpointing / LoRA")
 
 
 def _peak_memory_gb(device):
