@@ -18,7 +18,7 @@ from musicgen_ft.config import ConfigError, TrainConfig, config_from_dict
 from musicgen_ft.memory import apply_memory_options
 from musicgen_ft.model import build_model, lm_loss, set_train_mode, trainable_state
 
-from ft_helpers import make_dataset, run_training, start_training, tiny_config
+from ft_helpers import run_training, start_training, tiny_config
 from test_ft_resume import RESUME, assert_same_final_state, kill, wait_for_step
 
 pytest.importorskip("peft")
@@ -88,16 +88,6 @@ def test_memory_options_are_validated():
     backend = build_model("tiny", seed=0)
     with pytest.raises(ValueError, match="match no layer"):
         apply_memory_options(backend.model, TrainConfig(lora_rank=2, lora_targets=("nope",)))
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("lora_data"), n_clips=6, seconds=2.4)
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("lora_cache")
 
 
 def lora_config(tmp_path, data, cache, **extra):

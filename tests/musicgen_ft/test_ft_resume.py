@@ -17,22 +17,12 @@ import torch
 from musicgen_ft.ops.alerts import read_alerts
 from musicgen_ft.checkpoint import PAUSE_ENV, load_checkpoint
 
-from ft_helpers import make_dataset, run_training, start_training, tiny_config, train_steps
+from ft_helpers import run_training, start_training, tiny_config, train_steps
 
 # 10 train segments (5 clips x 2), batch 2, accumulation 2: 5 micro-batches, 3 optimizer steps
 # per epoch, 12 steps in all; last.ckpt every 2 steps (steps 2, 4, 8, 10 are mid-epoch) and
 # at each epoch end (3, 6, 9, 12); epoch_2.ckpt at step 6, epoch_4.ckpt at step 12.
 RESUME = dict(epochs=4, batch_size=2, grad_accum_steps=2, save_every_steps=2, warmup_steps=3)
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("resume_data"), n_clips=6, seconds=2.4)
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("shared_cache")
 
 
 def config_for(tmp_path, data, cache, **extra):
