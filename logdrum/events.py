@@ -31,7 +31,7 @@ _MAIN_WINDOW_S = 0.256
 _GLIDE_WINDOW_S = 0.064
 _GLIDE_LATE_S = 0.200
 _N_FFT = 512
-_FFT_BLOCK = 2048  # rows per batched FFT: bounded memory on hour-long input
+_FFT_BLOCK = 256  # rows per batched FFT: bounded memory, and a block stays in cache
 _FULL_CONTRAST_DB = 40.0
 # above this tonality the long window is trusted as it is (well above any tonality_min in use)
 _TONALITY_RETRY = 0.7
