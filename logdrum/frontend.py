@@ -27,7 +27,7 @@ __all__ = ["decimation_factor", "decimate", "band_envelope", "band_gain_db", "PA
 #: Inputs at least this long (samples x channels) use the parallel decimator (given more than
 #: two threads).
 PARALLEL_MIN_SAMPLES = 1 << 22
-_BSPLINE_ORDER = 4  # kernels._decimate_rows takes at most 4 * factor taps (this gives 4 * factor - 3)
+_BSPLINE_ORDER = 4
 
 
 def decimation_factor(sr: float, analysis_rate: float = DEFAULT_CONFIG.analysis_rate) -> int:

@@ -18,48 +18,23 @@ _FAST = {"reassoc", "contract", "arcp", "nsz"}
 @njit(cache=True, fastmath=_FAST)
 def _decimate_rows(x, h, factor, delay, out, m_lo, m_hi):
     """``out[m] = sum_ch sum_k h[k] x[ch, m*factor + k - delay]`` for ``m_lo <= m < m_hi``,
-    zero outside the signal, for ``h`` of at most ``4 * factor`` taps.
-
-    The input is cut into blocks of ``factor`` samples and the taps into four segments of
-    ``factor``: output ``m`` is segment ``j`` applied to block ``m + j``, summed over ``j``. So
-    each input sample is read once and feeds four independent sums in a loop the compiler
-    vectorises, rather than four overlapping ``4 * factor``-tap dot products, each one a single
-    chain of dependent additions."""
+    zero outside the signal. One contiguous row at a time keeps the inner loop vectorised."""
     n = x.shape[1]
-    seg = np.zeros((4, factor))
-    for k in range(h.shape[0]):
-        seg[k // factor, k % factor] = h[k]
-    s0, s1, s2, s3 = seg[0], seg[1], seg[2], seg[3]
+    L = h.shape[0]
     for m in range(m_lo, m_hi):
         out[m] = 0.0
     for ch in range(x.shape[0]):
         row = x[ch]
-        for c in range(m_lo, m_hi + 3):
-            start = c * factor - delay
-            a0 = a1 = a2 = a3 = 0.0
-            if start >= 0 and start + factor <= n:
-                for r in range(factor):
-                    v = row[start + r]
-                    a0 += s0[r] * v
-                    a1 += s1[r] * v
-                    a2 += s2[r] * v
-                    a3 += s3[r] * v
+        for m in range(m_lo, m_hi):
+            start = m * factor - delay
+            acc = 0.0
+            if start >= 0 and start + L <= n:
+                for k in range(L):
+                    acc += h[k] * row[start + k]
             else:
-                for r in range(max(0, -start), min(factor, n - start)):
-                    v = row[start + r]
-                    a0 += s0[r] * v
-                    a1 += s1[r] * v
-                    a2 += s2[r] * v
-                    a3 += s3[r] * v
-            # block c is segment j's input for output c - j
-            if m_lo <= c < m_hi:
-                out[c] += a0
-            if m_lo <= c - 1 < m_hi:
-                out[c - 1] += a1
-            if m_lo <= c - 2 < m_hi:
-                out[c - 2] += a2
-            if m_lo <= c - 3 < m_hi:
-                out[c - 3] += a3
+                for k in range(max(0, -start), min(L, n - start)):
+                    acc += h[k] * row[start + k]
+            out[m] += acc
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -97,6 +72,8 @@ def band_energy(y, sos, hop, out):
     the squared output over hops of ``hop`` samples into ``out``. The states live in local
     variables, not an array: each section's recursion is then two multiply-adds deep and the
     four sections overlap from one sample to the next."""
+    if sos.shape[0] != 4:
+        raise ValueError("band_energy takes a cascade of exactly four biquads")
     c0, c1, c2, c3 = _section(sos, 0), _section(sos, 1), _section(sos, 2), _section(sos, 3)
     z00 = z01 = z10 = z11 = z20 = z21 = z30 = z31 = 0.0
     n = y.shape[0]
