@@ -5,6 +5,7 @@ the plain scipy pipeline are printed."""
 import pytest
 
 _RESULTS = []
+_MEMORY = []
 
 
 def pytest_addoption(parser):
@@ -34,10 +35,26 @@ def realtime(benchmark):
     return record
 
 
+@pytest.fixture
+def peak_memory(benchmark):
+    """Call ``peak_memory(label, peak_bytes, input_bytes)`` to record and print the extra
+    memory a run took (from tracemalloc) next to the size of its input."""
+
+    def record(label, peak_bytes, input_bytes):
+        benchmark.extra_info["peak_extra_memory_vs_input"] = round(peak_bytes / input_bytes, 3)
+        _MEMORY.append((label, peak_bytes, input_bytes))
+
+    return record
+
+
 def pytest_terminal_summary(terminalreporter):
+    tr = terminalreporter
+    if _MEMORY:
+        tr.section("peak extra memory (tracemalloc)")
+        for label, peak, size in _MEMORY:
+            tr.write_line(f"  {label:28s} {peak / 2**20:8.1f} MiB  ({peak / size:.3f}x the {size / 2**20:.0f} MiB input)")
     if not _RESULTS:
         return
-    tr = terminalreporter
     tr.section("x realtime (audio seconds per wall-clock second)")
     groups = {}
     for group, label, mean, x in _RESULTS:

@@ -45,6 +45,31 @@ def _frame(y, s0, hop, tc, ts):
     return ar, ai
 
 
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _frames4(y, s0, hop, tc, ts, fr, fi):
+    """:func:`_frame` for the four frames from ``s0`` on, into ``fr`` and ``fi``. Inside the
+    signal the four are summed in one pass: eight independent sums keep the core busy, where a
+    single frame is one short chain of dependent additions."""
+    if s0 >= 0 and s0 + 4 * hop <= y.shape[0]:
+        r0 = r1 = r2 = r3 = i0 = i1 = i2 = i3 = 0.0
+        for k in range(hop):
+            c, s = tc[k], ts[k]
+            v0, v1, v2, v3 = y[s0 + k], y[s0 + hop + k], y[s0 + 2 * hop + k], y[s0 + 3 * hop + k]
+            r0 += v0 * c
+            i0 += v0 * s
+            r1 += v1 * c
+            i1 += v1 * s
+            r2 += v2 * c
+            i2 += v2 * s
+            r3 += v3 * c
+            i3 += v3 * s
+        fr[0], fr[1], fr[2], fr[3] = r0, r1, r2, r3
+        fi[0], fi[1], fi[2], fi[3] = i0, i1, i2, i3
+    else:
+        for q in range(4):
+            fr[q], fi[q] = _frame(y, s0 + q * hop, hop, tc, ts)
+
+
 @njit(cache=True)
 def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
           skip, hold, look_back, hop_s, env):
@@ -62,8 +87,14 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
     # is stepped by one multiplication a frame (a constant phase does not change |z|).
     step_c, step_s = np.cos(w * hop), -np.sin(w * hop)
     pc, ps = 1.0 / hop, 0.0
+    fr4 = np.empty(4)
+    fi4 = np.empty(4)
     for j in range(max_frames):
-        fr, fi = _frame(y, start + j * hop, hop, tc, ts)
+        if j % 4 == 0:
+            # up to three frames past the note's end are computed for nothing: cheaper than
+            # summing one frame at a time
+            _frames4(y, start + j * hop, hop, tc, ts, fr4, fi4)
+        fr, fi = fr4[j % 4], fi4[j % 4]
         ar, ai = fr * pc - fi * ps, fr * ps + fi * pc
         pc, ps = pc * step_c - ps * step_s, pc * step_s + ps * step_c
         if j == 0:

@@ -37,7 +37,8 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     config : DetectorConfig, optional
         Thresholds; :data:`logdrum.DEFAULT_CONFIG` when omitted.
     parallel : bool, optional
-        Force the serial or the multi-threaded decimator (default: parallel for long input).
+        Force the serial or the multi-threaded decimator (default: parallel for long input
+        when numba has more than two threads).
 
     Returns
     -------

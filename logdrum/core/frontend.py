@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numba
 import numpy as np
 
 from . import kernels
@@ -23,7 +24,8 @@ from .checks import as_audio_array, check_sr, pcm_scale
 
 __all__ = ["decimation_factor", "decimate", "band_envelope", "band_gain_db", "PARALLEL_MIN_SAMPLES"]
 
-#: Inputs at least this long (samples x channels) use the parallel decimator.
+#: Inputs at least this long (samples x channels) use the parallel decimator (given more than
+#: two threads).
 PARALLEL_MIN_SAMPLES = 1 << 22
 _BSPLINE_ORDER = 4
 
@@ -53,7 +55,8 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     analysis_rate : float
         Target rate; the real one is ``sr / decimation_factor(sr, analysis_rate)``.
     parallel : bool or None
-        Force the serial or parallel kernel; ``None`` picks parallel for long input.
+        Force the serial or parallel kernel; ``None`` picks parallel for long input when numba
+        has more than two threads.
 
     Returns
     -------
@@ -78,7 +81,9 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     out = np.empty(n_out)
     scale, offset = pcm_scale(x.dtype)
     if parallel is None:
-        parallel = x.size >= PARALLEL_MIN_SAMPLES
+        # On two threads analyze measured slower with the parallel kernel than without it, and
+        # took more CPU time (docs/detector.md, "Speed and memory").
+        parallel = x.size >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 2
     kernel = kernels.decimate_parallel if parallel else kernels.decimate_serial
     kernel(x, h, factor, delay, out)
     if offset:

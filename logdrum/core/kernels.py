@@ -53,21 +53,40 @@ def decimate_parallel(x, h, factor, delay, out):
 
 
 @njit(cache=True, fastmath=_FAST)
+def _biquad(v, c, z0, z1):
+    """One section in transposed direct form II: its output and new state, for the
+    coefficients ``c = (b0, b1, b2, a1, a2)``."""
+    w = c[0] * v + z0
+    return w, c[1] * v - c[3] * w + z1, c[2] * v - c[4] * w
+
+
+@njit(cache=True)
+def _section(sos, s):
+    return sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
+
+
+@njit(cache=True, fastmath=_FAST)
 def band_energy(y, sos, hop, out):
-    """Band-pass ``y`` with the biquad cascade ``sos`` (scipy layout, transposed direct form II)
-    and sum the squared output over hops of ``hop`` samples into ``out``."""
-    n_sec = sos.shape[0]
-    z = np.zeros((n_sec, 2))
+    """Band-pass ``y`` with the cascade of four biquads ``sos`` (scipy layout, transposed
+    direct form II: the 8th-order band-pass of :func:`logdrum.frontend.band_envelope`) and sum
+    the squared output over hops of ``hop`` samples into ``out``. The states live in local
+    variables, not an array: each section's recursion is then two multiply-adds deep and the
+    four sections overlap from one sample to the next."""
+    if sos.shape[0] != 4:
+        raise ValueError("band_energy takes a cascade of exactly four biquads")
+    c0, c1, c2, c3 = _section(sos, 0), _section(sos, 1), _section(sos, 2), _section(sos, 3)
+    z00 = z01 = z10 = z11 = z20 = z21 = z30 = z31 = 0.0
+    n = y.shape[0]
     for j in range(out.shape[0]):
-        out[j] = 0.0
-    for i in range(y.shape[0]):
-        v = y[i]
-        for s in range(n_sec):
-            w = sos[s, 0] * v + z[s, 0]
-            z[s, 0] = sos[s, 1] * v - sos[s, 4] * w + z[s, 1]
-            z[s, 1] = sos[s, 2] * v - sos[s, 5] * w
-            v = w
-        out[i // hop] += v * v
+        # hop by hop: an integer division per sample (i // hop) would cost more than the filter
+        acc = 0.0
+        for i in range(j * hop, min(n, (j + 1) * hop)):
+            v, z00, z01 = _biquad(y[i], c0, z00, z01)
+            v, z10, z11 = _biquad(v, c1, z10, z11)
+            v, z20, z21 = _biquad(v, c2, z20, z21)
+            v, z30, z31 = _biquad(v, c3, z30, z31)
+            acc += v * v
+        out[j] = acc
 
 
 @njit(cache=True)
@@ -143,26 +162,30 @@ def onset_times(env_db, peaks, below_db):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FAST)
 def windowed_frames(x, starts, lengths, n_fft):
     """Rows of Hann-windowed, mean-removed excerpts ``x[s:s+len]``, zero-padded to ``n_fft``
     (float32: the spectra feed a peak search, not a reconstruction)."""
     frames = np.empty((starts.shape[0], n_fft), np.float32)
+    # Nearly every row has the same length: the window is computed again only when it changes.
+    window = np.empty(n_fft)
+    window_len = -1
     for i in range(starts.shape[0]):
         s, L = starts[i], min(lengths[i], n_fft)  # never write past the row
-        frames[i, :] = 0.0
         if L < 2:
+            frames[i, :] = 0.0
             continue
+        if L != window_len:
+            for k in range(L):
+                window[k] = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / (L - 1))
+            window_len = L
         mean = 0.0
         for k in range(L):
             mean += x[s + k]
         mean /= L
-        # cos(2 pi k / (L - 1)) by rotation: one complex multiply per sample instead of a cos
-        step_c, step_s = np.cos(2.0 * np.pi / (L - 1)), np.sin(2.0 * np.pi / (L - 1))
-        c, sn = 1.0, 0.0
         for k in range(L):
-            frames[i, k] = (x[s + k] - mean) * (0.5 - 0.5 * c)
-            c, sn = c * step_c - sn * step_s, sn * step_c + c * step_s
+            frames[i, k] = (x[s + k] - mean) * window[k]
+        frames[i, L:] = 0.0
     return frames
 
 
@@ -178,12 +201,14 @@ def power_spectrum(spec, k_max):
 
 
 @njit(cache=True)
-def spectral_peaks(power, df, f_lo, f_hi, half_widths):
+def spectral_peaks(power, df, f_lo, f_hi, half_widths, with_contrast=True):
     """Per row of a power spectrum: the interpolated peak frequency in ``[f_lo, f_hi]`` and
     its contrast: peak power over the median power of the flanks, the bins between
     ``half_widths[i]`` and three times that from the peak, in dB. A decaying tone stands
     30 dB or more above its flanks; the highest bin of noise of any colour rarely stands 10 dB
-    above the median of its neighbours (the median, unlike the mean, ignores a second peak)."""
+    above the median of its neighbours (the median, unlike the mean, ignores a second peak).
+    With ``with_contrast=False`` only the frequencies are found (the contrast stays 0): the
+    median is most of the cost."""
     rows = power.shape[0]
     f0 = np.full(rows, np.nan)
     contrast = np.zeros(rows)
@@ -208,6 +233,8 @@ def spectral_peaks(power, df, f_lo, f_hi, half_widths):
         delta = min(0.5, max(-0.5, delta))
         f = (best + delta) * df
         f0[i] = f
+        if not with_contrast:
+            continue
         w = half_widths[i]
         count = 0
         for k in range(max(1, int((f - 3.0 * w) / df)), min(n_bins, int((f + 3.0 * w) / df) + 2)):
