@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .memory import LORA_MARK
+from .tokenizers import ByteTokenizer
 
 IGNORE_INDEX = -100
 
@@ -45,35 +46,6 @@ class Backend:
     codebook_size: int
     pad_token_id: int
     name: str
-
-
-class ByteTokenizer:
-    """A dependency-free tokenizer for the tiny preset: UTF-8 bytes, T5-style ids.
-
-    The real model uses its T5 tokenizer; that needs downloaded files, so the tiny preset
-    maps each byte to ``byte + 3`` (0 = pad, 1 = end of sequence, as in T5).
-    """
-
-    vocab_size = 259
-
-    def __init__(self, max_length=64):
-        self.max_length = max_length
-
-    def token_ids(self, text):
-        """Ids of one text, without the end-of-sequence id."""
-        return [b + 3 for b in text.encode("utf-8")]
-
-    def __call__(self, texts, **kwargs):
-        # padding/truncation/return_tensors are accepted for the T5 tokenizer's signature;
-        # this one always pads, truncates to max_length and returns tensors.
-        ids = [self.token_ids(t)[: self.max_length - 1] + [1] for t in texts]
-        width = max(len(seq) for seq in ids)
-        input_ids = torch.zeros(len(ids), width, dtype=torch.long)
-        mask = torch.zeros(len(ids), width, dtype=torch.long)
-        for i, seq in enumerate(ids):
-            input_ids[i, : len(seq)] = torch.tensor(seq)
-            mask[i, : len(seq)] = 1
-        return {"input_ids": input_ids, "attention_mask": mask}
 
 
 def tiny_config():
@@ -143,7 +115,8 @@ def build_model(name, *, seed=0):
     """
     from transformers import MusicgenForConditionalGeneration
 
-    from .shapes import PRESETS, WordHashTokenizer, preset_config
+    from .shapes import PRESETS, preset_config
+    from .tokenizers import WordHashTokenizer
 
     if name == "tiny" or name in PRESETS:
         # The presets mirror musicgen-small, whose pad/bos id equals vocab_size (one past

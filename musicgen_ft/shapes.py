@@ -25,29 +25,11 @@ model whose weights are random anyway.
 from __future__ import annotations
 
 import json
-import re
-import zlib
 from pathlib import Path
 
-from .model import ByteTokenizer
 
 MODELS_DIR = Path(__file__).parent / "configs" / "models"
 PRESETS = {"musicgen-small-shape": "musicgen_small_shape.json"}
-
-
-class WordHashTokenizer(ByteTokenizer):
-    """T5-sized ids for prompts without T5's vocabulary files.
-
-    Each word or punctuation mark becomes ``3 + crc32(piece) mod 31997``: ids 3..31999, inside
-    T5's 32000 SentencePiece ids (0 = pad, 1 = end of sequence, 2 = unknown, as in T5). The
-    same text always gives the same ids, in every process.
-    """
-
-    vocab_size = 32128          # T5-base's embedding rows (32000 pieces + 100 sentinels, padded)
-    _pieces = re.compile(r"\w+|[^\w\s]")
-
-    def token_ids(self, text):
-        return [3 + zlib.crc32(p.encode("utf-8")) % 31997 for p in self._pieces.findall(text)]
 
 
 def preset_config(name):
