@@ -30,7 +30,8 @@ import pytest
 import torch
 
 from musicgen_ft.model import build_model, encode_audio
-from musicgen_ft.shapes import WordHashTokenizer, preset_config
+from musicgen_ft.shapes import preset_config
+from musicgen_ft.tokenizers import WordHashTokenizer
 
 from ft_helpers import make_dataset, run_training, start_training, tiny_config
 from test_ft_resume import kill, wait_for_step
