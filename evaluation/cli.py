@@ -10,7 +10,7 @@ Subcommands
 ``report --run RUN_DIR [--samples DIR] [--baseline DIR] --out DIR``
     The GO/NO-GO report (Markdown, PNG plots, decision.json). Exit status 0 when written.
 ``cost --run RUN_DIR [--json]``
-    The seed's cost dashboard, and the projection from the run's measured throughput.
+    The plan's cost dashboard, and the projection from the run's measured throughput.
 """
 
 from __future__ import annotations

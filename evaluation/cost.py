@@ -1,10 +1,10 @@
-"""The seed's cost dashboard: elapsed hours, spend, budget left, projection to the planned end.
+"""The plan's cost dashboard: elapsed hours, spend, budget left, projection to the planned end.
 
 Conventions
 -----------
 - Rates are dollars per hour, times are hours (``elapsed_time`` in the state file is seconds).
 - ``cost`` is the spend the orchestrator recorded in its state when present (it knows about
-  restarts and price changes); otherwise ``elapsed hours x spot rate``, the seed's formula.
+  restarts and price changes); otherwise ``elapsed hours x spot rate``, the plan's formula.
   Both are reported.
 - The projection to the planned end continues at the run's own burn rate (``cost / elapsed``),
   or at the spot rate before any time has elapsed.
@@ -77,7 +77,7 @@ class CostReport:
         return asdict(self)
 
     def format(self) -> str:
-        """The dashboard as text, in the seed's wording."""
+        """The dashboard as text, in the plan's wording."""
         lines = [
             f"Elapsed: {self.elapsed_hours:.1f}h ({self.elapsed_hours / 168.0:.1f} weeks)",
             f"Cost: ${self.cost:.2f}" + ("" if self.recorded_cost is None else
@@ -101,7 +101,7 @@ class CostReport:
 
 
 def seed_projection(spot_rate=SPOT_RATE_USD_PER_HOUR, budget=BUDGET_USD, planned_hours=PLANNED_HOURS):
-    """The seed's week-by-week table: ``[(week, hours, cost, fraction of budget)]``."""
+    """The plan's week-by-week table: ``[(week, hours, cost, fraction of budget)]``."""
     weeks = int(round(planned_hours / 168.0))
     return [(w, 168.0 * w, 168.0 * w * spot_rate, 168.0 * w * spot_rate / budget)
             for w in range(1, weeks + 1)]

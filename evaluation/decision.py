@@ -2,7 +2,7 @@
 
 Conventions
 -----------
-Each criterion of the seed's "Success Criteria" gives one or more :class:`Reason` with a status:
+Each criterion of the plan's "Success Criteria" gives one or more :class:`Reason` with a status:
 
 ``PASS``     the criterion is met.
 ``WARN``     met, but with a caveat a person must look at (the authenticity interval reaches
@@ -34,7 +34,7 @@ STATUSES = ("PASS", "INFO", "WARN", "MISSING", "FAIL")
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The seed's success criteria; every one can be changed.
+    """The plan's success criteria; every one can be changed.
 
     Attributes
     ----------
@@ -215,7 +215,7 @@ def _stability(alerts, nonfinite_losses, restarts, elapsed_hours, t):
 def go_no_go(*, authenticity=None, best_val_loss=None, cost=None, projected_cost=None,
              alerts=None, nonfinite_losses=0, restarts=None, elapsed_hours=None,
              comparison=None, thresholds=None):
-    """Decide GO / CONDITIONAL-GO / NO-GO from the seed's success criteria.
+    """Decide GO / CONDITIONAL-GO / NO-GO from the plan's success criteria.
 
     Parameters
     ----------

@@ -65,7 +65,7 @@ def plot_loss_curves(run, path, *, max_val_loss=None):
 
 
 def plot_authenticity(results, path, *, threshold=MIN_AUTHENTICITY, baseline_band=BASELINE_BAND):
-    """Authenticity rates with their confidence intervals, the threshold and the seed's baseline band.
+    """Authenticity rates with their confidence intervals, the threshold and the plan's baseline band.
 
     Parameters
     ----------
@@ -81,7 +81,7 @@ def plot_authenticity(results, path, *, threshold=MIN_AUTHENTICITY, baseline_ban
     rates = np.array([results[k].rate for k in labels])
     err = np.array([[r - results[k].ci_low for k, r in zip(labels, rates)],
                     [results[k].ci_high - r for k, r in zip(labels, rates)]])
-    ax.axhspan(*baseline_band, color="tab:gray", alpha=0.15, label="seed's baseline 10-20%")
+    ax.axhspan(*baseline_band, color="tab:gray", alpha=0.15, label="expected baseline 10-20%")
     ax.axhline(threshold, color="tab:red", ls="--", lw=1, label=f"GO threshold {threshold:.0%}")
     ax.bar(x, rates, color=[_COLORS.get(k, "tab:green") for k in labels], alpha=0.8, width=0.5)
     ax.errorbar(x, rates, yerr=err, fmt="none", ecolor="black", capsize=8, lw=1.5)
@@ -99,7 +99,7 @@ def plot_authenticity(results, path, *, threshold=MIN_AUTHENTICITY, baseline_ban
 
 
 def plot_cost(cost, path, *, decision_hours=DECISION_HOURS):
-    """Spend against the budget line: the seed's projection, the run's position and its projection.
+    """Spend against the budget line: the plan's projection, the run's position and its projection.
 
     When the run recorded its throughput, the projection at the measured speed is drawn too:
     from the spend so far to the finish of the last epoch, with the week-5 point on the way.

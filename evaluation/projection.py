@@ -1,6 +1,6 @@
-"""Cost projected from the trainer's measured throughput, beside the seed's calendar table.
+"""Cost projected from the trainer's measured throughput, beside the plan's calendar table.
 
-The seed's table (SEED.md "Cost Projections") assumes the run takes 8 weeks of machine time
+The plan's table (the plan's cost projections) assumes the run takes 8 weeks of machine time
 (1344 h) and decides at week 5 (840 h). The trainer records what it actually achieves
 (``throughput`` in ``orchestrator_state.json``, see :mod:`musicgen_ft.throughput`): samples per
 second over timed optimizer steps, and the samples per epoch. From those:
@@ -36,11 +36,11 @@ class MeasuredProjection:
     samples_per_epoch, epochs : int
     hours_per_epoch : float
     week5_epochs, week5_hours, week5_cost : float
-        The seed's decision point as a share of the planned epochs.
+        The plan's decision point as a share of the planned epochs.
     total_hours, total_cost : float
         All ``epochs`` at the measured speed.
     epochs_at_decision_hours : float
-        Epochs the run gets through in the seed's 840 h at this speed (at most ``epochs``).
+        Epochs the run gets through in the plan's 840 h at this speed (at most ``epochs``).
     finish_hours, finish_cost : float
         Time and money already spent plus the epochs still to train.
     fits_budget : bool
@@ -71,7 +71,7 @@ class MeasuredProjection:
     setting: str
 
     def format(self) -> str:
-        """Text lines for the dashboard, the measured figures beside the seed's."""
+        """Text lines for the dashboard, the measured figures beside the plan's."""
         seed5, seed_end = self.decision_hours, self.planned_hours
         rows = [(f"Week 5 ({self.week5_epochs:g} of {self.epochs} epochs)", self.week5_hours,
                  self.week5_cost, seed5),
@@ -88,7 +88,7 @@ class MeasuredProjection:
         for label, hours, cost, seed_hours in rows:
             lines.append(f"{label:<28}{_hours(hours):>10}h ${cost:>8.2f}"
                          f"{seed_hours:>9.0f}h ${seed_hours * self.spot_rate:>8.2f}")
-        lines.append(f"In the seed's {seed5:.0f} h: {self.epochs_at_decision_hours:.3g} of "
+        lines.append(f"In the plan's {seed5:.0f} h: {self.epochs_at_decision_hours:.3g} of "
                      f"{self.epochs} epochs")
         lines.append(f"At the run's pace: finish after {_hours(self.finish_hours)}h, "
                      f"${self.finish_cost:.2f} of ${self.budget:.2f} -> "
@@ -119,7 +119,7 @@ def measured_projection(state, *, spot_rate, budget, elapsed_hours, cost, planne
     elapsed_hours, cost : float
         Machine time and money spent so far.
     planned_hours, decision_hours : float
-        The seed's calendar (1344 h, 840 h); their ratio places the week-5 point in epochs.
+        The plan's calendar (1344 h, 840 h); their ratio places the week-5 point in epochs.
 
     Returns
     -------

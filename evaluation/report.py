@@ -139,7 +139,7 @@ def _markdown(rep, run_dir, samples, baseline, t):
         ("NaN/Inf losses logged", run.nonfinite_losses),
     ]) + [""]
     if run.elapsed_hours is not None and run.elapsed_hours < DECISION_HOURS:
-        md += [f"Note: this decision is taken at {run.elapsed_hours:.0f} h, before the seed's week-5 "
+        md += [f"Note: this decision is taken at {run.elapsed_hours:.0f} h, before the plan's week-5 "
                f"point ({DECISION_HOURS:.0f} h).", ""]
     md += _image(rep.plots, "loss_curves", "loss curves", "no loss values logged")
     if run.alerts is None:

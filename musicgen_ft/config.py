@@ -120,7 +120,7 @@ class TrainConfig:
     alert_retries: int = 3
     alert_timeout_s: float = 10.0
     alert_retry_backoff_s: float = 1.0
-    idle_timeout_s: float = 7200.0                   # the seed's 2-hour auto-shutdown
+    idle_timeout_s: float = 7200.0                   # the plan's 2-hour auto-shutdown
     idle_command: typing.Optional[str] = None        # e.g. "sudo shutdown -h now"
     idle_check_seconds: float = 30.0
 

@@ -89,7 +89,7 @@ print("figure:", OUT / "groove.png")
 # ## 4. Tune `DetectorConfig`
 #
 # Every threshold is a field of the frozen dataclass; pass `config=` to any function. Here the
-# accepted decay range is narrowed to the seed's "woody" 300-600 ms.
+# accepted decay range is narrowed to the plan's "woody" 300-600 ms.
 
 # %%
 strict = logdrum.DetectorConfig(tau_min_ms=300.0, tau_max_ms=600.0)

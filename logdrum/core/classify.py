@@ -2,7 +2,7 @@
 
 The checks run in the order of :data:`logdrum.result.REJECT_REASONS`; a candidate is reported
 with the first one it fails. Accepted events get a confidence in [0.5, 1]: the geometric mean
-of three margins (decay inside the seed's 300-600 ms, tonality, attack), each 0.5 at its
+of three margins (decay inside the plan's 300-600 ms, tonality, attack), each 0.5 at its
 acceptance limit and 1 well inside it.
 """
 
@@ -19,7 +19,7 @@ __all__ = ["classify", "reject_reasons", "event_confidence"]
 _SAME_NOTE_S = 0.12
 _SAME_NOTE_PITCH = 1.06
 
-#: The seed's "woody" range; inside it the decay margin is full.
+#: The plan's "woody" range; inside it the decay margin is full.
 WOODY_MS = (300.0, 600.0)
 
 

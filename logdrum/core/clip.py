@@ -1,6 +1,6 @@
 """The clip verdict: does this clip hold log drums, and how strongly?
 
-One good hit is enough in a short clip (the seed's 2-second test). In a longer clip an
+One good hit is enough in a short clip (the plan's 2-second test). In a longer clip an
 occasional tom fill, timpani stroke, long 808 or plucked bass note must not be enough: a
 log drum in amapiano is a *line*, several notes in most bars, syncopated and moving. So the
 score weighs

@@ -10,7 +10,7 @@ Layout of the output folder ``DIR``::
     DIR/score_histogram.png      scores of all clips and of the selected ones
 
 ``training_metadata.csv`` columns: ``clip_id, file_path, amapiano_proxy_score, tags, duration``
-(the seed's), then ``audio_score, tag_prior, n_events, median_f0_hz, median_tau_ms, mtat_path``.
+(the plan's), then ``audio_score, tag_prior, n_events, median_f0_hz, median_tau_ms, mtat_path``.
 
 - ``file_path`` is **relative to the folder that holds the CSV**: the audio of a row is at
   ``Path(csv).parent / row["file_path"]``, so the folder can be moved or copied as a whole.

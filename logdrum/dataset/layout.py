@@ -12,7 +12,7 @@ Layout of a build-dataset folder ``DIR`` (details in :mod:`logdrum.dataset.build
 """
 
 METADATA_FILE = "training_metadata.csv"
-#: Columns of ``training_metadata.csv``: the seed's five, then the evidence behind the score.
+#: Columns of ``training_metadata.csv``: the plan's five, then the evidence behind the score.
 METADATA_FIELDS = ("clip_id", "file_path", "amapiano_proxy_score", "tags", "duration",
                    "audio_score", "tag_prior", "n_events", "median_f0_hz", "median_tau_ms",
                    "mtat_path")

@@ -36,9 +36,9 @@ class Check:
         return f"{OK if self.ok else FAIL} {self.name}: {self.detail}"
 
 
-# ---- the seed's detector self-test ------------------------------------------------------
+# ---- the plan's detector self-test ------------------------------------------------------
 def detector_cases(sr=44100):
-    """The seed's five cases: ``(name, audio, expect_log_drum)``."""
+    """The plan's five cases: ``(name, audio, expect_log_drum)``."""
     import numpy as np
 
     from logdrum import synth

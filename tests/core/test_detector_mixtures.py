@@ -92,7 +92,7 @@ def test_rejected_candidates_carry_their_reason_and_features():
 @given(bpm=st.floats(105.0, 120.0), tau=st.floats(0.3, 0.6), drive=st.floats(0.0, 4.0),
        log_drum_db=st.floats(-14.0, -4.0), seed=st.integers(0, 1000))
 def test_grooves_over_the_style_range(bpm, tau, drive, log_drum_db, seed):
-    # woody log drums (the seed's tau range) from level with the kicks (-4 dBFS) to 10 dB under
+    # woody log drums (the plan's tau range) from level with the kicks (-4 dBFS) to 10 dB under
     kw = dict(bars=8, bpm=bpm, tau=tau, drive=drive, log_drum_db=log_drum_db, seed=seed)
     assert logdrum.analyze(synth.groove(SR, **kw), SR).holds_log_drums
     assert not logdrum.analyze(synth.groove(SR, log_drums=False, **kw), SR).holds_log_drums

@@ -1,4 +1,4 @@
-"""The seed's five detector cases, as properties over whole parameter ranges."""
+"""The plan's five detector cases, as properties over whole parameter ranges."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The cost dashboard against the seed's table (spot $0.39/h, $600 budget, 8 weeks planned)."""
+"""The cost dashboard against the plan's table (spot $0.39/h, $600 budget, 8 weeks planned)."""
 
 import json
 import os

@@ -54,7 +54,7 @@ def test_each_failure_is_no_go(over, criterion):
 
 
 def test_boundaries_pass():
-    # the seed's thresholds are inclusive: >= 35%, <= 3.5, <= $600 (but >= 80% warns)
+    # the plan's thresholds are inclusive: >= 35%, <= 3.5, <= $600 (but >= 80% warns)
     d = decide(authenticity=0.35, best_val_loss=3.5)
     assert statuses(d, "authenticity") == ["PASS"] and statuses(d, "validation loss") == ["PASS"]
     assert statuses(decide(cost=600.0), "cost") == ["WARN"]

@@ -39,7 +39,7 @@ def test_dashboard_of_a_real_run_projects_from_its_measured_speed(tiny_run):
     assert m is not None and m.samples_per_s == tp["samples_per_s"] > 0
     assert (m.samples_per_epoch, m.epochs) == (tp["samples_per_epoch"], 2)
     assert m.hours_per_epoch == pytest.approx(tp["samples_per_epoch"] / tp["samples_per_s"] / 3600)
-    assert m.week5_epochs == pytest.approx(2 * 840 / 1344)     # the seed's week 5 of 8
+    assert m.week5_epochs == pytest.approx(2 * 840 / 1344)     # the plan's week 5 of 8
     assert m.week5_cost == pytest.approx(m.week5_epochs * m.hours_per_epoch * 0.39)
     assert m.total_cost == pytest.approx(2 * m.hours_per_epoch * 0.39)
     # the run is finished: its finish is what it spent
@@ -48,7 +48,7 @@ def test_dashboard_of_a_real_run_projects_from_its_measured_speed(tiny_run):
     text = r.format()
     assert "Measured throughput:" in text and "tiny, batch 4 x accum 2, cpu, fp32" in text
     assert "Week 5 (1.25 of 2 epochs)" in text and "Last epoch (2 epochs)" in text
-    assert "840h $  327.60" in text and "1344h $  524.16" in text      # the seed's, beside
+    assert "840h $  327.60" in text and "1344h $  524.16" in text      # the plan's, beside
     assert "Week  Hours   Cost (seed)" in text                          # and its table stays
 
 
@@ -70,7 +70,7 @@ def test_cli_and_report_show_the_projection(tiny_run, tmp_path):
 
 
 def seed_run_state(**throughput):
-    # musicgen-small as the seed sizes it: ~7,200 training clips of 10 s, 20 epochs
+    # musicgen-small as the plan sizes it: ~7,200 training clips of 10 s, 20 epochs
     tp = {"samples_per_s": 2.0, "samples_per_epoch": 7200, "epochs": 20, "steps_per_epoch": 225,
           "steps": 400, "seconds_per_step": 16.0, "batch_size": 8, "grad_accum_steps": 4,
           "device": "cuda", "precision": "fp16", "model": "facebook/musicgen-small"}

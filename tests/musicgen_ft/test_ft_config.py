@@ -25,7 +25,7 @@ def test_real_config_has_the_seed_defaults():
     assert cfg.checkpoint_every_epochs == 2
     assert (cfg.spot_rate_usd_per_hour, cfg.budget_usd) == (0.39, 600.0)
     assert cfg.max_grad_norm == 1.0
-    # an empty config means the same run: the dataclass defaults are the seed's too
+    # an empty config means the same run: the dataclass defaults are the plan's too
     assert config_from_dict({}) == cfg.__class__(**{**cfg.to_dict()})
 
 

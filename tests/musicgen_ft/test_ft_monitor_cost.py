@@ -1,4 +1,4 @@
-"""Divergence monitor (the seed's alert table) and the cost tracker."""
+"""Divergence monitor (the plan's alert table) and the cost tracker."""
 
 import json
 import math

@@ -2,7 +2,7 @@
 
 A run completes and learns; every checkpoint kind, the TensorBoard event file, the JSONL logs
 and the cost state exist; the best model loads with ``from_pretrained``; an injected NaN, an
-exhausted budget and an unwritable checkpoint folder each stop the run the way the seed asks.
+exhausted budget and an unwritable checkpoint folder each stop the run the way the plan asks.
 """
 
 import json
@@ -133,7 +133,7 @@ def test_nan_loss_stops_critical_and_keeps_the_good_checkpoint(tmp_path, dataset
 
 
 def test_stuck_loss_stops_critical_with_a_checkpoint(tmp_path, dataset):
-    # the seed's "stuck at 4.5+ for 500 steps", scaled down: every loss of 3 steps >= 1.0
+    # the plan's "stuck at 4.5+ for 500 steps", scaled down: every loss of 3 steps >= 1.0
     config = tiny_config(tmp_path, dataset, stall_steps=3, stall_loss=1.0)
     assert main(["--config", str(config)]) == ExitCode.HALTED
     run = tmp_path / "run"
