@@ -92,7 +92,7 @@ class CostReport:
             self.measured.format() if self.measured is not None else
             "Measured throughput: none recorded yet (no timed optimizer step in the state)",
             "",
-            "Week  Hours   Cost (seed)  Budget %",
+            "Week  Hours   Cost (plan)  Budget %",
         ]
         for week, hours, cost, frac in seed_projection(self.spot_rate, self.budget, self.planned_hours):
             mark = "  <- now" if hours - 168 < self.elapsed_hours <= hours else ""

@@ -115,7 +115,7 @@ def plot_cost(cost, path, *, decision_hours=DECISION_HOURS):
     end = max(cost.planned_hours, cost.elapsed_hours, m.finish_hours if m else 0.0)
     h = np.array([0.0, end])
     ax.plot(h, h * cost.spot_rate, color="tab:gray", lw=1, ls=":",
-            label=f"seed projection (${cost.spot_rate:.2f}/h)")
+            label=f"planned (${cost.spot_rate:.2f}/h)")
     weeks = np.arange(1, int(round(cost.planned_hours / 168.0)) + 1) * 168.0
     ax.plot(weeks, weeks * cost.spot_rate, "o", color="tab:gray", ms=3)
     ax.axhline(cost.budget, color="tab:red", lw=1.2, label=f"budget ${cost.budget:.0f}")

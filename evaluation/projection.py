@@ -83,7 +83,7 @@ class MeasuredProjection:
             f"{self.setting})",
             f"Hours per epoch: {_hours(self.hours_per_epoch)} h ({self.samples_per_epoch} samples; "
             f"training steps only)",
-            f"{'':<28}{'measured':>21}{'seed':>20}",
+            f"{'':<28}{'measured':>21}{'plan':>20}",
         ]
         for label, hours, cost, seed_hours in rows:
             lines.append(f"{label:<28}{_hours(hours):>10}h ${cost:>8.2f}"

@@ -49,7 +49,7 @@ def test_dashboard_of_a_real_run_projects_from_its_measured_speed(tiny_run):
     assert "Measured throughput:" in text and "tiny, batch 4 x accum 2, cpu, fp32" in text
     assert "Week 5 (1.25 of 2 epochs)" in text and "Last epoch (2 epochs)" in text
     assert "840h $  327.60" in text and "1344h $  524.16" in text      # the plan's, beside
-    assert "Week  Hours   Cost (seed)" in text                          # and its table stays
+    assert "Week  Hours   Cost (plan)" in text                          # and its table stays
 
 
 def test_cli_and_report_show_the_projection(tiny_run, tmp_path):
