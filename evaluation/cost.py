@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .criteria import (BUDGET_USD, BUDGET_WARNING_FRACTION, DECISION_HOURS, PLANNED_HOURS,
-                       SPOT_RATE_USD_PER_HOUR)
+from .criteria import (BUDGET_USD, BUDGET_WARNING_FRACTION, DECISION_HOURS, HOURS_PER_WEEK,
+                       PLANNED_HOURS, SPOT_RATE_USD_PER_HOUR)
 from .projection import MeasuredProjection, measured_projection
 from .run_folder import BUDGET_KEY, SPOT_RATE_KEY
 
@@ -79,7 +79,7 @@ class CostReport:
     def format(self) -> str:
         """The dashboard as text, in the plan's wording."""
         lines = [
-            f"Elapsed: {self.elapsed_hours:.1f}h ({self.elapsed_hours / 168.0:.1f} weeks)",
+            f"Elapsed: {self.elapsed_hours:.1f}h ({self.elapsed_hours / HOURS_PER_WEEK:.1f} weeks)",
             f"Cost: ${self.cost:.2f}" + ("" if self.recorded_cost is None else
                                          f" (recorded; {self.elapsed_hours:.1f}h x "
                                          f"${self.spot_rate:.2f}/h = ${self.computed_cost:.2f})"),
@@ -95,16 +95,16 @@ class CostReport:
             "Week  Hours   Cost (plan)  Budget %",
         ]
         for week, hours, cost, frac in seed_projection(self.spot_rate, self.budget, self.planned_hours):
-            mark = "  <- now" if hours - 168 < self.elapsed_hours <= hours else ""
+            mark = "  <- now" if hours - HOURS_PER_WEEK < self.elapsed_hours <= hours else ""
             lines.append(f"{week:>4}  {hours:>5.0f}  ${cost:>10.2f}  {frac:>7.0%}{mark}")
         return "\n".join(lines)
 
 
 def seed_projection(spot_rate=SPOT_RATE_USD_PER_HOUR, budget=BUDGET_USD, planned_hours=PLANNED_HOURS):
     """The plan's week-by-week table: ``[(week, hours, cost, fraction of budget)]``."""
-    weeks = int(round(planned_hours / 168.0))
-    return [(w, 168.0 * w, 168.0 * w * spot_rate, 168.0 * w * spot_rate / budget)
-            for w in range(1, weeks + 1)]
+    weeks = int(round(planned_hours / HOURS_PER_WEEK))
+    hours = [HOURS_PER_WEEK * w for w in range(1, weeks + 1)]
+    return [(w, h, h * spot_rate, h * spot_rate / budget) for w, h in enumerate(hours, 1)]
 
 
 def validate(*, elapsed_hours, spot_rate, budget, warning_fraction, planned_hours):

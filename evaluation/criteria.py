@@ -8,12 +8,12 @@ MusicGen-small on a spot GPU (a T4 at about $0.39/h):
   expected to reach; best validation loss at most 3.5; spend within the $600 budget; training
   stable (no NaN/Inf loss, no more than 3 spot interruptions a day).
 - **Budget**: $600 in all, a warning at 80 % of it; the plan is 8 weeks = 1344 h.
-- **Divergence alerts** in the first hours: a NaN/Inf loss is critical (stop); a loss above 10
-  after step 100 is a warning; no improvement over 1000 steps is critical.
-
 Every module that needs one of these numbers imports it from here: the decision
 (:mod:`evaluation.decision`), the cost dashboard (:mod:`evaluation.cost`), the plots, the
-command line and the fine-tune's config (:mod:`musicgen_ft.config`).
+command line and the fine-tune's config (:mod:`musicgen_ft.config`). The divergence alerts of
+the first hours (NaN/Inf loss, a loss above 10 after step 100, a loss stuck at 4.5+ for 500
+steps, spikes) are training settings, not success criteria: their defaults are the
+``alert_*``, ``stall_*`` and ``spike_factor`` keys of :class:`musicgen_ft.config.TrainConfig`.
 """
 
 MIN_AUTHENTICITY = 0.35
@@ -24,5 +24,6 @@ MAX_RESTARTS_PER_DAY = 3.0
 SPOT_RATE_USD_PER_HOUR = 0.39
 BUDGET_USD = 600.0
 BUDGET_WARNING_FRACTION = 0.8
-DECISION_HOURS = 5 * 168.0
-PLANNED_HOURS = 8 * 168.0
+HOURS_PER_WEEK = 168.0
+DECISION_HOURS = 5 * HOURS_PER_WEEK
+PLANNED_HOURS = 8 * HOURS_PER_WEEK

@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .criteria import (BUDGET_USD, BUDGET_WARNING_FRACTION, MAX_RESTARTS_PER_DAY, MAX_VAL_LOSS,
-                       MIN_AUTHENTICITY)
+from .criteria import (BASELINE_BAND, BUDGET_USD, BUDGET_WARNING_FRACTION, MAX_RESTARTS_PER_DAY,
+                       MAX_VAL_LOSS, MIN_AUTHENTICITY)
+from .run_folder import normalise_level
 
 __all__ = ["Thresholds", "Reason", "Decision", "validate", "go_no_go", "GO", "CONDITIONAL_GO",
            "NO_GO", "STATUSES"]
@@ -141,7 +142,9 @@ def _authenticity(auth, t):
 def _baseline(comparison):
     c = "baseline comparison"
     if comparison is None:
-        return [Reason(c, "INFO", "no baseline measured; the seed expects 10-20% for the base model")]
+        low, high = BASELINE_BAND
+        return [Reason(c, "INFO", f"no baseline measured; the plan expects {low:.0%}-{high:.0%} "
+                                  f"for the base model")]
     if comparison.significantly_better:
         return [Reason(c, "PASS", comparison.summary())]
     return [Reason(c, "WARN", comparison.summary())]
@@ -181,8 +184,8 @@ def _cost(cost, projected, t):
 def _level_message(alert):
     # Alert objects from run_reader, or plain dicts as written in alerts.jsonl
     if isinstance(alert, dict):
-        return str(alert.get("level", "")).upper(), str(alert.get("message", ""))
-    return str(alert.level).upper(), str(alert.message)
+        return normalise_level(alert.get("level", "")), str(alert.get("message", ""))
+    return normalise_level(alert.level), str(alert.message)
 
 
 def _stability(alerts, nonfinite_losses, restarts, elapsed_hours, t):

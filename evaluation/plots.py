@@ -12,7 +12,9 @@ import os
 
 import numpy as np
 
-from .criteria import BASELINE_BAND, DECISION_HOURS, MIN_AUTHENTICITY
+from logdrum.io.atomic import save_figure
+
+from .criteria import BASELINE_BAND, DECISION_HOURS, HOURS_PER_WEEK, MIN_AUTHENTICITY
 
 __all__ = ["plot_loss_curves", "plot_authenticity", "plot_cost", "plot_score_histograms"]
 
@@ -31,8 +33,7 @@ def _figure(size=(7.0, 4.0)):
 def _save(fig, path):
     path = os.fspath(path)
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    return path
+    return save_figure(fig, path)
 
 
 def plot_loss_curves(run, path, *, max_val_loss=None):
@@ -116,7 +117,7 @@ def plot_cost(cost, path, *, decision_hours=DECISION_HOURS):
     h = np.array([0.0, end])
     ax.plot(h, h * cost.spot_rate, color="tab:gray", lw=1, ls=":",
             label=f"planned (${cost.spot_rate:.2f}/h)")
-    weeks = np.arange(1, int(round(cost.planned_hours / 168.0)) + 1) * 168.0
+    weeks = np.arange(1, int(round(cost.planned_hours / HOURS_PER_WEEK)) + 1) * HOURS_PER_WEEK
     ax.plot(weeks, weeks * cost.spot_rate, "o", color="tab:gray", ms=3)
     ax.axhline(cost.budget, color="tab:red", lw=1.2, label=f"budget ${cost.budget:.0f}")
     ax.axhline(cost.warning_fraction * cost.budget, color="tab:orange", lw=1, ls="--",

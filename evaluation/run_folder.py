@@ -24,6 +24,13 @@ so the writer and its readers cannot drift apart. Layout of ``RUN_DIR``:
 ``checkpoints/`` (:data:`CHECKPOINTS_DIR`)
     ``last.ckpt``, ``epoch_K.ckpt``, ``best_model.pt`` and the ``best_model/`` export.
 
+Other names in ``RUN_DIR`` belong to the module that alone writes and reads them: the idle
+watchdog's ``heartbeat``, ``watchdog.lock`` and ``watchdog_fired.json``
+(:mod:`musicgen_ft.ops.idle`), the week-5 milestone's ``milestone/`` folder
+(:mod:`musicgen_ft.ops.milestone`), ``diagnostics/`` of a halted run (:mod:`musicgen_ft.guards`),
+``codes_cache/`` (the default ``cache_dir`` of :mod:`musicgen_ft.config`), ``train.log`` and the
+checkpoint file names (:mod:`musicgen_ft.checkpoint`).
+
 Every JSONL file is appended a line at a time; a process killed mid-write leaves a torn last
 line. :func:`read_jsonl` is the one reader, and it skips such a line and says so.
 """

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .io.atomic import save_figure
+
 __all__ = ["plot_analysis", "plot_clips"]
 
 _REJECT_COLOURS = {
@@ -85,6 +87,6 @@ def plot_clips(clips, path):
     for ax, (name, audio, sr, analysis) in zip(axes[:, 0], clips):
         plot_analysis(analysis, audio, sr, title=name, ax=ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

@@ -33,6 +33,9 @@ from .faults import atomic_write, kill_point
 from .ops.savefail import save_failed
 
 FORMAT = 1
+LAST_FILE = "last.ckpt"
+BEST_FILE = "best_model.pt"
+BEST_EXPORT_DIR = "best_model"
 TRAIN_KEYS = ("format", "model", "optimizer", "scheduler", "epoch", "batch_in_epoch",
               "global_step", "rng", "monitor", "config")
 # Test-only fault injection: pause this many seconds halfway through writing each checkpoint,
@@ -141,7 +144,7 @@ def epoch_checkpoints(folder):
 def resume_candidates(folder):
     """The checkpoints a resume tries, in order: ``last.ckpt`` (listed even when missing), then
     the ``epoch_{k}.ckpt`` files newest first."""
-    return [Path(folder) / "last.ckpt"] + epoch_checkpoints(folder)
+    return [Path(folder) / LAST_FILE] + epoch_checkpoints(folder)
 
 
 class CheckpointManager:
@@ -168,15 +171,15 @@ class CheckpointManager:
 
     @property
     def last(self):
-        return self.folder / "last.ckpt"
+        return self.folder / LAST_FILE
 
     @property
     def best(self):
-        return self.folder / "best_model.pt"
+        return self.folder / BEST_FILE
 
     @property
     def best_export(self):
-        return self.folder / "best_model"
+        return self.folder / BEST_EXPORT_DIR
 
     def epoch_path(self, epoch):
         return self.folder / f"epoch_{epoch}.ckpt"

@@ -13,7 +13,7 @@ beside it as ``<name>.corrupt`` for diagnosis; and a recovery:
 ``best_model/``            exported again from ``best_model.pt``
 ``metrics.jsonl``,         unreadable lines set aside, the rest kept, a torn last line ended;
 ``alerts.jsonl``           emptied files are reported (the loss curve or alert history is lost)
-orchestrator_state.json    accounting restarts from zero (:class:`~.cost.CostTracker`)
+orchestrator_state.json    accounting restarts from zero (:class:`~.ops.cost_tracker.CostTracker`)
 a code cache file          encoded again (:func:`~.data.encode_clips`)
 =========================  ===============================================================
 

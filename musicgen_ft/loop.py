@@ -10,12 +10,12 @@ on CPU a run killed at any point and restarted ends with bit-identical weights.
 - :mod:`.startup`: data, optimizer set-up and step counts, watchers, the banner;
 - :mod:`.optim`: AdamW, warmup + cosine, mixed precision, the device, one optimizer update;
 - :mod:`.state`: what a checkpoint holds, and resume;
-- :mod:`.validation`: the pass after every epoch;
+- :mod:`.val_loss`: the validation pass after every epoch;
 - :mod:`.guards`: stop requests (signals, spot notice), the monitor's halt, the budget, the
   week-5 milestone.
 
 Operations (docs/operations.md) hook in too: CUDA out-of-memory splits micro-batches
-(:mod:`.oom`); alert delivery (:mod:`.notify`); the idle watchdog's heartbeat; and DDP under
+(:mod:`.ops.oom`); alert delivery (:mod:`.ops.notify`); the idle watchdog's heartbeat; and DDP under
 torchrun (:mod:`.distributed`).
 """
 

@@ -143,6 +143,8 @@ def purge_replayed(path, step, epoch):
             rec = json.loads(line)
         except ValueError:
             continue
+        if not isinstance(rec, dict):   # a foreign line: not a record of ours
+            continue
         if rec.get("kind") == "train" and rec.get("step", 0) > step:
             continue
         if rec.get("kind") == "val" and rec.get("epoch", 0) > epoch:

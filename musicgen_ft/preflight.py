@@ -19,6 +19,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from .exit_codes import ExitCode
 from .ops.checks import run_checks
 
 __all__ = ["main"]
@@ -45,7 +46,7 @@ def main(argv=None):
         passed = sum(c.ok for c in checks)
         print(f"{passed} of {len(checks)} checks passed: {'READY' if ok else 'NOT READY'}")
     if len(checks) == 1 and not ok:
-        return 2
+        return ExitCode.CONFIG   # the config itself cannot be read, as the trainer says
     return 0 if ok else 1
 
 

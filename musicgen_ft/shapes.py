@@ -15,7 +15,7 @@ classes, seeded initialisation, EnCodec codebooks filled by ``init_codebooks``),
 the same training code as the pretrained model.
 
 The T5 tokenizer (a SentencePiece model) cannot be downloaded here either.
-:class:`WordHashTokenizer` stands in for it: it splits a prompt into words and punctuation,
+:class:`musicgen_ft.tokenizers.WordHashTokenizer` stands in for it: it splits a prompt into words and punctuation,
 as T5's tokenizer roughly does for tag lists, and maps each piece to a fixed id inside T5's
 vocabulary. Prompts therefore come out about as long as T5 makes them and every id is valid
 for the real embedding table; the ids themselves mean nothing, which does not matter for a

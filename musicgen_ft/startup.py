@@ -2,15 +2,13 @@
 
 The encoded data come from :mod:`.data` (EnCodec codes cached per clip; under torchrun each
 rank encodes its share first). The watchers run beside the loop on rank 0: the spot notice
-poller (:mod:`.spot`) and the GPU utilisation watch (:mod:`.gpu_watch`).
+poller (:mod:`.ops.spot`) and the GPU utilisation watch (:mod:`.ops.gpu_watch`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-from pathlib import Path
 
 from .checkpoint import SaveError
 from .data import cache_folder, encode_clips, epoch_batches, read_metadata, split_clips
@@ -65,8 +63,6 @@ class StartupMixin:
         try:
             return encode_clips(clips, self.backend, folder, **kw)
         except OSError as exc:   # reads that fail are skipped inside: this is a write
-            for tmp in Path(folder).glob(f".*.{os.getpid()}.tmp.npz"):   # the half-written one
-                tmp.unlink(missing_ok=True)
             save_failed(self.alerts, "the code cache", folder, exc,
                         "The codes cached so far are kept; the run stops (exit code 5).")
             raise SaveError(f"could not write the code cache in {folder}: {exc}") from exc

@@ -1,7 +1,7 @@
 """The validation pass after every epoch: mean and per-codebook loss over the held-out segments.
 
 Under torchrun each rank evaluates its share of every batch and the sums are combined; a CUDA
-out-of-memory error splits the batches further (:mod:`.oom`) and the pass starts over.
+out-of-memory error splits the batches further (:mod:`.ops.oom`) and the pass starts over.
 """
 
 from __future__ import annotations

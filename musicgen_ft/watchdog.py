@@ -12,6 +12,8 @@ import argparse
 import logging
 import sys
 
+from .exit_codes import ExitCode
+
 __all__ = ["main"]
 
 log = logging.getLogger("musicgen_ft")
@@ -33,7 +35,7 @@ def main(argv=None):
         cfg = load_config(args.config)
     except ConfigError as exc:
         print(f"watchdog: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.CONFIG
     cfg.run_path.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(levelname)-7s watchdog: %(message)s")

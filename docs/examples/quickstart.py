@@ -102,7 +102,7 @@ for tau in (0.25, 0.4, 0.8):
 # %% [markdown]
 # ## 5. Score a folder
 #
-# `logdrum.scan.scan` decodes every audio file under some folders, scores it in parallel and
+# `logdrum.dataset.scan.scan` decodes every audio file under some folders, scores it in parallel and
 # writes a resumable CSV (the same as `logdrum scan FOLDER --out scores.csv`). Here the clips
 # above go to disk first. `amapiano_proxy_score` adds an optional MagnaTagATune tag prior.
 

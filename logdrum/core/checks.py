@@ -4,7 +4,7 @@ The checks run before any numba kernel, so bad input fails with a ``ValueError``
 problem instead of a crash inside compiled code. No full-size copy of the audio is made here:
 numpy arrays (and CPU torch tensors, duck-typed) are viewed as they are; the kernels read
 any integer or float dtype directly. NaN/Inf are found by the decimation kernel in the same pass
-(see :func:`logdrum.frontend.decimate`).
+(see :func:`logdrum.core.frontend.decimate`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Accept or reject each candidate, and say why.
 
-The checks run in the order of :data:`logdrum.result.REJECT_REASONS`; a candidate is reported
+The checks run in the order of :data:`logdrum.core.result.REJECT_REASONS`; a candidate is reported
 with the first one it fails. Accepted events get a confidence in [0.5, 1]: the geometric mean
 of three margins (decay inside the plan's 300-600 ms, tonality, attack), each 0.5 at its
 acceptance limit and 1 well inside it.

@@ -39,7 +39,7 @@ class DetectorConfig:
         because real log drums are cut short by the next note and the fit on a short tail reads
         a little long or short. Kicks (tau 20-120 ms) stay far below ``tau_min_ms``.
     attack_min_db : float
-        How far the note's own envelope (see :mod:`logdrum.decay`) must rise into its peak,
+        How far the note's own envelope (see :mod:`logdrum.core.decay`) must rise into its peak,
         from the quietest point of the ``attack_ms`` before the onset, for a percussive onset.
         The same rise later in the note ends it (the next note at that pitch).
     attack_ms : float
@@ -62,7 +62,7 @@ class DetectorConfig:
         floor, or before it rises again by ``attack_min_db``).
     tonality_min : float
         Smallest tonality for a "tonal" event: the contrast of the spectral peak over the
-        median of its flanks (see :func:`logdrum.kernels.spectral_peaks`), 0 dB -> 0 and
+        median of its flanks (see :func:`logdrum.core.kernels.spectral_peaks`), 0 dB -> 0 and
         40 dB -> 1. The default 0.45 is 18 dB: noise of any colour reads 0.1-0.35, clean log
         drums 1.0, log drums under kicks, hats and chords 0.5-1.
     pitch_stability : float
@@ -72,7 +72,7 @@ class DetectorConfig:
         Clips shorter than this hold log drums if they hold one confident event.
     line_rate_lo, line_rate_hi : float
         Accepted events per second at which a longer clip's density term is 0 and 1 (see
-        :mod:`logdrum.clip`). Amapiano plays several log-drum notes per bar at 110-115 BPM
+        :mod:`logdrum.core.clip`). Amapiano plays several log-drum notes per bar at 110-115 BPM
         (1.4-1.7 accepted events/s on the built-in grooves); on 800 minutes of real
         non-amapiano music the clips that fired held a median 0.6 events/s (bass riffs,
         timpani, plucked roots), which these defaults keep below full density.

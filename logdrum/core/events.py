@@ -9,7 +9,7 @@ Every candidate above the floor is then measured:
   so a tone above the band is measured at its own pitch, not at the band-pass skirt), in
   fixed windows after the peak, all in one batched FFT;
 - attack, extent and decay tau on the note's own narrowband envelope at f0
-  (:mod:`logdrum.decay`), so neighbouring notes, beating and a kick on the same beat do not
+  (:mod:`logdrum.core.decay`), so neighbouring notes, beating and a kick on the same beat do not
   cut or bend the decay.
 """
 
@@ -35,7 +35,7 @@ _FFT_BLOCK = 256  # rows per batched FFT: bounded memory, and a block stays in c
 _FULL_CONTRAST_DB = 40.0
 # above this tonality the long window is trusted as it is (well above any tonality_min in use)
 _TONALITY_RETRY = 0.7
-# narrowband note envelope (logdrum.decay): smoothing, where the peak may lie, fit start
+# narrowband note envelope (logdrum.core.decay): smoothing, where the peak may lie, fit start
 _NOTE_SMOOTH_S = 0.03
 _NOTE_HOP_S = 0.01
 _NOTE_PEAK_SEARCH_S = 0.15
@@ -150,11 +150,11 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     Parameters
     ----------
     y : numpy.ndarray
-        Analysis-rate signal from :func:`logdrum.frontend.decimate`.
+        Analysis-rate signal from :func:`logdrum.core.frontend.decimate`.
     rate : float
         Its rate in Hz.
     env_db, hop_s, delay_s
-        Output of :func:`logdrum.frontend.band_envelope`.
+        Output of :func:`logdrum.core.frontend.band_envelope`.
     config : DetectorConfig
 
     Returns

@@ -1,5 +1,5 @@
-"""The numba kernels of the hot path. Private: call them through :mod:`logdrum.frontend`
-and :mod:`logdrum.events`, which validate shapes and rates first.
+"""The numba kernels of the hot path. Private: call them through :mod:`logdrum.core.frontend`
+and :mod:`logdrum.core.events`, which validate shapes and rates first.
 
 Each kernel is a plain loop, compiled once and cached on disk (``cache=True``). The decimator
 comes in a serial and a parallel flavour (``prange`` over output blocks); both compute the same
@@ -68,7 +68,7 @@ def _section(sos, s):
 @njit(cache=True, fastmath=_FAST)
 def band_energy(y, sos, hop, out):
     """Band-pass ``y`` with the cascade of four biquads ``sos`` (scipy layout, transposed
-    direct form II: the 8th-order band-pass of :func:`logdrum.frontend.band_envelope`) and sum
+    direct form II: the 8th-order band-pass of :func:`logdrum.core.frontend.band_envelope`) and sum
     the squared output over hops of ``hop`` samples into ``out``. The states live in local
     variables, not an array: each section's recursion is then two multiply-adds deep and the
     four sections overlap from one sample to the next."""

@@ -110,7 +110,7 @@ class Analysis:
     rejected : tuple of Candidate
         Examined peaks that are not log drums, each with its ``reason``.
     score : float
-        Clip score in [0, 1] (see :func:`logdrum.clip.clip_score`).
+        Clip score in [0, 1] (see :func:`logdrum.core.clip.clip_score`).
     holds_log_drums : bool
         The clip verdict: ``score >= config.clip_threshold``.
     duration_s, sr, analysis_rate : float

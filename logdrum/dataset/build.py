@@ -36,7 +36,7 @@ import os
 import shutil
 import statistics
 
-from ..io.atomic import atomic_path, atomic_write, write_json_atomic
+from ..io.atomic import atomic_path, atomic_write, save_figure, write_json_atomic
 from .layout import (AUDIO_DIR, DEFAULT_TOLERANCE, HISTOGRAM_FILE, METADATA_FIELDS, METADATA_FILE,
                      SCAN_RESULTS_FILE, SUMMARY_FILE, TAG_COUNTS_FILE)
 
@@ -107,7 +107,7 @@ def _histogram(path, all_scores, selected_scores, cut):
     ax.set_yscale("symlog", linthresh=10)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -130,7 +130,7 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
         copies, symlinks, or not at all (``file_path`` then points into the MTAT tree with a
         relative path).
     workers, dask, progress
-        As for :func:`logdrum.batch.run_batch`.
+        As for :func:`logdrum.dataset.batch.run_batch`.
     expected_duration : float, optional
         Expected clip length in seconds (MTAT: ~29.1 s); default: the median decoded length of
         the clips that decoded.

@@ -15,6 +15,8 @@ import csv
 import os
 from dataclasses import dataclass
 
+from ..io.atomic import atomic_write
+
 __all__ = ["MtatClip", "ANNOTATIONS_FILE", "MTAT_TAGS", "read_annotations", "find_annotations",
            "write_annotations"]
 
@@ -150,7 +152,7 @@ def write_annotations(path, rows, tags=MTAT_TAGS):
     """
     tags = tuple(tags)
     known = set(tags)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(path, newline="") as fh:
         w = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
         w.writerow(["clip_id", *tags, "mp3_path"])
         for row in rows:

@@ -2,7 +2,7 @@
 
 One row per file: ``path`` (absolute), ``size``, ``mtime_ns`` (the resume key), the
 :func:`~logdrum.amapiano_proxy_score` of the audio (no tags) and the detector's summary
-features, and ``error`` (empty when the file was scored). See :mod:`logdrum.batch` for how the
+features, and ``error`` (empty when the file was scored). See :mod:`logdrum.dataset.batch` for how the
 scan runs in parallel and resumes.
 """
 
@@ -51,7 +51,7 @@ def score_file(path) -> dict:
     Raises
     ------
     AudioReadError, ValueError
-        Missing, empty, undecodable or non-finite audio (:func:`logdrum.batch.run_batch`
+        Missing, empty, undecodable or non-finite audio (:func:`logdrum.dataset.batch.run_batch`
         turns these into error rows).
     """
     from ..io.audio import read_audio

@@ -6,7 +6,7 @@ The score has two parts.
 
 ``audio = detector_score * (0.5 + 0.5 * beat_share)``
 
-- ``detector_score`` is the clip score of :mod:`logdrum.clip`: the mean confidence of the
+- ``detector_score`` is the clip score of :mod:`logdrum.core.clip`: the mean confidence of the
   accepted log-drum events, times the smaller of a density term (0 at 18 events/min, 1 from
   36/min) and a bar-coverage term (share of 2 s windows holding an event, 0 at 40 %, 1 from
   80 %), times the line factor (0.4 for a metronomic pulse such as a long 808 on every bar).
@@ -17,7 +17,7 @@ The score has two parts.
   higher than one with a note per bar. It can halve the score, never raise it above the
   detector's.
 
-**Tag prior** (only when ``tags`` is given, e.g. MagnaTagATune tags; see :mod:`logdrum.tags`):
+**Tag prior** (only when ``tags`` is given, e.g. MagnaTagATune tags; see :mod:`logdrum.dataset.tags`):
 
 ``score = (1 - TAG_WEIGHT) * audio + TAG_WEIGHT * tag_prior(tags)``
 

@@ -106,7 +106,7 @@ def tag_prior(tags) -> float:
 
     Examples
     --------
-    >>> from logdrum.tags import tag_prior
+    >>> from logdrum.dataset.tags import tag_prior
     >>> tag_prior([])
     0.5
     >>> round(tag_prior(["electronic", "dance", "house"]), 3)

@@ -179,7 +179,7 @@ def validate(target, *, expected_duration=None, tolerance=None, workers=None, da
         Allowed relative deviation from the expected length (default: the build's, from
         ``summary.json``, else 0.1).
     workers, dask, progress
-        As for :func:`logdrum.batch.run_batch`.
+        As for :func:`logdrum.dataset.batch.run_batch`.
 
     Returns
     -------

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["atomic_write", "atomic_path", "write_json_atomic", "fsync_dir", "temp_name",
-           "is_temp_name", "remove_path", "find_temps", "remove_stale_temps"]
+           "is_temp_name", "remove_path", "find_temps", "remove_stale_temps", "save_figure"]
 
 _TEMP = re.compile(r"\.(?P<base>.+?)(?:\.(?P<pid>\d+))?\.tmp(?:\.[A-Za-z0-9]+)?")
 
@@ -181,6 +181,14 @@ def atomic_write(path, mode="w", *, before_replace=None, **open_kwargs):
         with open(tmp, mode, **open_kwargs) as f:
             yield f
             f.flush()
+
+
+def save_figure(fig, path, **savefig_kwargs):
+    """``fig.savefig`` through :func:`atomic_write` (PNG unless ``format`` says otherwise)."""
+    savefig_kwargs.setdefault("format", "png")
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, **savefig_kwargs)
+    return path
 
 
 def write_json_atomic(path, data):

@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-__all__ = ["AudioReadError", "load_audio", "read_audio", "find_audio_files", "AUDIO_EXTENSIONS"]
+__all__ = ["AudioReadError", "load_audio", "read_audio", "audio_duration", "find_audio_files",
+           "AUDIO_EXTENSIONS"]
 
 #: File extensions that the scanners pick up (libsndfile reads all of them, MP3 since 1.1).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif")
@@ -100,6 +101,23 @@ def read_audio(path, *, dtype="float32"):
     except Exception as exc:  # the file changed or vanished between the two opens
         raise AudioReadError(f"{os.fspath(path)}: cannot read the header ({exc})") from None
     return audio, sr, header_frames
+
+
+def audio_duration(path):
+    """Length of an audio file in seconds, from its header (nothing is decoded).
+
+    Raises
+    ------
+    AudioReadError
+        When the file is missing or its header cannot be read.
+    """
+    import soundfile as sf
+
+    try:
+        info = sf.info(os.fspath(path))
+    except Exception as exc:
+        raise AudioReadError(f"{os.fspath(path)}: cannot read the header ({exc})") from None
+    return info.frames / info.samplerate
 
 
 def find_audio_files(paths, *, recursive=True, follow_links=False):

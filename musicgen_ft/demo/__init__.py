@@ -12,7 +12,7 @@ What ``make demo`` runs. Nothing is downloaded and nothing outside ``--out`` is 
 2. **Dataset.** :func:`logdrum.dataset.build_dataset` scores every clip, excludes the broken
    ones (the truncated clip for its length) and keeps the top ones; the demo checks the
    selection against what it synthesised.
-3. **Validate.** :func:`logdrum.validate_dataset.validate` on the corpus (it must find exactly
+3. **Validate.** :func:`logdrum.dataset.validate.validate` on the corpus (it must find exactly
    the two planted broken files) and on the built dataset (it must find nothing).
 4. **Fine-tune** the ``tiny`` MusicGen (same classes as musicgen-small, random weights) with
    ``python -m musicgen_ft.train`` as a real subprocess; SIGKILL it part-way, as a lost spot

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evaluation.run_folder import CHECKPOINTS_DIR
+
 from .common import _listing, _rel, _say
 
 
@@ -15,7 +17,7 @@ def say_the_end(clock, out, summary, *, mtat, meta_csv, config_path, run_dir, sa
             ("dataset", f"{rel(meta_csv)} (+ audio/, summary.json, score_histogram.png)"),
             ("training config", rel(config_path)),
             ("training run", f"{rel(run_dir)}/ ({_listing(run_dir)})"),
-            ("checkpoints", f"{rel(run_dir / 'checkpoints')}/ ({_listing(run_dir / 'checkpoints')})"),
+            ("checkpoints", f"{rel(run_dir / CHECKPOINTS_DIR)}/ ({_listing(run_dir / CHECKPOINTS_DIR)})"),
             ("samples", f"{rel(samples['fine-tuned'])}/, {rel(samples['baseline'])}/"),
             ("report", f"{rel(rep.markdown_path)}, {rel(rep.decision_path)}"),
             ("report plots", ", ".join(rel(p) for p in rep.plots.values()) or "none"),

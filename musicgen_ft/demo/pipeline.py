@@ -19,6 +19,7 @@ import numpy as np
 
 from evaluation.run_folder import ALERTS_FILE, CHECKPOINTS_DIR, METRICS_FILE, SPOT_RATE_KEY, STATE_FILE, read_jsonl
 from logdrum.dataset.mtat import MTAT_TAGS
+from logdrum.io.atomic import write_json_atomic
 
 from .audio import _band_peak_db, _codec_round_trip, _generate, _write_wavs
 from .common import FULL, DemoError, _Clock, _prepare_out, _rel, _say, _stage
@@ -84,7 +85,7 @@ def run_demo(out="demo_out", size=FULL, *, workers=None, progress=None, seed=0):
         stage(j)
         j.summary["stages_s"][key] = round(time.monotonic() - t, 1)
     j.summary["wall_s"] = round(j.clock.elapsed(), 1)
-    (j.out / "demo_summary.json").write_text(json.dumps(j.summary, indent=2) + "\n")
+    write_json_atomic(j.out / "demo_summary.json", j.summary)
     say_the_end(j.clock, j.out, j.summary, mtat=j.mtat, meta_csv=j.meta_csv,
                 config_path=j.config_path, run_dir=j.run_dir, samples=j.samples, rep=j.rep,
                 figure=j.summary["report"]["detections_png"], rows=j.rows, hits=j.hits, s=j.build,
@@ -183,7 +184,7 @@ def _training(j):
     j.cfg = cfg
     total = per_epoch * cfg["epochs"]
     config_path = j.config_path = j.out / "train_config.json"
-    config_path.write_text(json.dumps(cfg, indent=2) + "\n")
+    write_json_atomic(config_path, cfg)
     kill_at = kill_step(total, per_epoch, size.save_every_steps)
     echo = max(10, (total // 6) // 10 * 10)
     _say(f"  config: {_rel(config_path)} ({cfg['epochs']} epochs x {per_epoch} steps = {total} steps; "
@@ -231,6 +232,7 @@ def _generate_samples(j):
     from transformers import MusicgenForConditionalGeneration
     from transformers.utils import logging as hf_logging
 
+    from ..checkpoint import BEST_EXPORT_DIR
     from ..data import read_metadata
     from ..model import build_model
 
@@ -239,7 +241,7 @@ def _generate_samples(j):
     # one thread: this model is tiny, and a second thread on a busy 2-core machine made
     # generation 10-20x slower (measured), not faster
     torch.set_num_threads(1)
-    best_dir = j.run_dir / CHECKPOINTS_DIR / "best_model"
+    best_dir = j.run_dir / CHECKPOINTS_DIR / BEST_EXPORT_DIR
     tuned = MusicgenForConditionalGeneration.from_pretrained(best_dir).eval()
     baseline = build_model("tiny", seed=j.cfg["seed"])     # the same start, never trained
     prompts = [c.prompt for c in read_metadata(j.meta_csv)]

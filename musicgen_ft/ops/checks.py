@@ -14,14 +14,14 @@ first run, in its nearest existing parent) and removed again.
 
 from __future__ import annotations
 
-
+import json
 import os
 import shutil
-import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from evaluation.run_folder import CHECKPOINTS_DIR, TENSORBOARD_DIR
-from pathlib import Path
+from logdrum.io.atomic import temp_name
 
 OK, FAIL = "✓", "✗"
 
@@ -108,8 +108,9 @@ def check_accelerator(cfg):
 
 def checkpoint_bytes(cfg):
     """Estimated size of one training checkpoint: the latest one's, else from the model."""
-    folder = cfg.run_path / CHECKPOINTS_DIR
-    sizes = [p.stat().st_size for p in [folder / "last.ckpt", *folder.glob("epoch_*.ckpt")]
+    from ..checkpoint import resume_candidates
+
+    sizes = [p.stat().st_size for p in resume_candidates(cfg.run_path / CHECKPOINTS_DIR)
              if p.exists()]
     if sizes:
         return max(sizes), "size of the existing checkpoint"
@@ -144,7 +145,7 @@ def _probe_write(folder):
     folder = Path(folder).absolute()
     while not folder.exists():
         folder = folder.parent
-    probe = folder / f".preflight.{os.getpid()}.tmp"
+    probe = temp_name(folder / "preflight")
     with open(probe, "wb") as f:
         f.write(b"x" * 4096)
         f.flush()

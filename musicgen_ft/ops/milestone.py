@@ -23,7 +23,6 @@ authenticity >= 35%, best validation loss <= 3.5, cost within $600, training sta
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ import torch
 from evaluation.run_folder import ALERTS_FILE
 
 from ..checkpoint import capture_rng, restore_rng
-from ..faults import kill_point, write_json_atomic
+from ..faults import atomic_write, kill_point, write_json_atomic
 
 log = logging.getLogger("musicgen_ft")
 
@@ -104,7 +103,7 @@ class Milestone:
                     sf.write(out / name, clip, backend.sampling_rate, subtype="FLOAT")
                     kill_point("milestone:generate")
                     index.append({"file": name, "prompt": chunk[j]})
-            (out / "prompts.json").write_text(json.dumps(index, indent=2))
+            write_json_atomic(out / "prompts.json", index)
         finally:
             restore_rng(rng)
             model.train(was_training)
@@ -183,4 +182,5 @@ class Milestone:
                  "## To continue anyway", "",
                  "Delete `halt.json` (and `milestone/decision.json` to decide again later) and "
                  "run the same command; the run resumes from last.ckpt.", ""]
-        (self.folder / "ABORT.md").write_text("\n".join(lines))
+        with atomic_write(self.folder / "ABORT.md") as f:
+            f.write("\n".join(lines))

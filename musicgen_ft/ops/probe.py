@@ -59,7 +59,7 @@ def samples_per_epoch(cfg):
 
     An unreadable file contributes nothing, as the trainer skips it.
     """
-    import soundfile as sf
+    from logdrum.io.audio import AudioReadError, audio_duration
 
     from ..data import count_segments, read_metadata, split_clips
 
@@ -68,9 +68,8 @@ def samples_per_epoch(cfg):
     durations = []
     for clip in train:
         try:
-            info = sf.info(str(clip.path))
-            durations.append(info.frames / info.samplerate)
-        except Exception:   # the dataset check names broken files; here they just count 0
+            durations.append(audio_duration(clip.path))
+        except AudioReadError:   # the dataset check names broken files; here they count 0
             continue
     return sum(count_segments(d, cfg.segment_seconds, cfg.min_segment_seconds)
                for d in durations)
