@@ -256,10 +256,11 @@ def oom_backoff(work):
     """A real out-of-memory error in the real trainer, survived by the back-off."""
     import torch
 
-    from musicgen_ft.checkpoint import load_checkpoint
+    from evaluation.run_folder import (ALERTS_FILE, CHECKPOINTS_DIR, OOM_STATE_FILE, STATE_FILE,
+                                       read_jsonl)
+    from musicgen_ft.checkpoint import LAST_FILE, load_checkpoint
     from musicgen_ft.data import cache_folder, encode_clips, read_metadata
     from musicgen_ft.model import codec_fingerprint
-    from evaluation.run_folder import OOM_STATE_FILE as STATE_FILE
     from musicgen_ft.train import main as train_main
 
     # 24 clips of 10 s, one segment each; ~19 train segments: micro-batches of 16 and 3
@@ -297,13 +298,12 @@ def oom_backoff(work):
         finally:
             torch.cuda.set_per_process_memory_fraction(1.0, 0)
             _free()
-        alerts = [json.loads(line) for line in (run_dir / "alerts.jsonl").read_text().splitlines()
-                  if line.strip()]
+        alerts = [a for _, a in read_jsonl(run_dir / ALERTS_FILE)]
         ooms = [a for a in alerts if a.get("code") == "cuda_oom"]
-        saved = (json.loads((run_dir / STATE_FILE).read_text())
-                 if (run_dir / STATE_FILE).exists() else None)
-        last = run_dir / "checkpoints" / "last.ckpt"
-        state = json.loads((run_dir / "orchestrator_state.json").read_text())
+        saved = (json.loads((run_dir / OOM_STATE_FILE).read_text())
+                 if (run_dir / OOM_STATE_FILE).exists() else None)
+        last = run_dir / CHECKPOINTS_DIR / LAST_FILE
+        state = json.loads((run_dir / STATE_FILE).read_text())
         attempt = {"cap_bytes": cap, "half_batch_reserved": half, "batch_reserved": whole,
                    "exit_code": code, "oom_alerts": [a.get("message") for a in ooms],
                    "backoff": saved,

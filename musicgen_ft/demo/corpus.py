@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from logdrum.dataset.mtat import write_annotations
+from logdrum.dataset.mtat import ANNOTATIONS_FILE, write_annotations
 
 MTAT_SR = 16000
 FOLDERS = "0123456789abcdef"
@@ -112,7 +112,7 @@ def write_mtat_corpus(root, size, *, sr=MTAT_SR):
                 path.write_bytes(data[: len(data) * 2 // 5])
         clips.append({"clip_id": clip_id, "mp3_path": rel, "tags": list(tags), "kind": kind,
                       "what": what})
-    write_annotations(root / "annotations_final.csv",
+    write_annotations(root / ANNOTATIONS_FILE,
                       [(c["clip_id"], c["mp3_path"], c["tags"]) for c in clips])
     return clips
 
