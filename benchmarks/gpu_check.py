@@ -30,7 +30,6 @@ Exit status 0 when it ran to the end (failures are in the JSON), 3 when the watc
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import gc
 import json
@@ -222,6 +221,8 @@ def _write_clips(folder, n=24, seconds=SEED_SEGMENT_S, sr=32000):
     import soundfile as sf
 
     from logdrum import synth
+    from logdrum.dataset.layout import METADATA_FILE
+    from logdrum.io.atomic import write_csv_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     mix = synth.groove(sr, bars=8, seed=1)
@@ -232,11 +233,8 @@ def _write_clips(folder, n=24, seconds=SEED_SEGMENT_S, sr=32000):
         sf.write(folder / f"clip_{i:02d}.wav", mix[start:start + length] * 0.8, sr)
         rows.append({"clip_id": f"c{i:02d}", "file_path": f"clip_{i:02d}.wav",
                      "tags": "amapiano|log drum|piano"})
-    meta = folder / "training_metadata.csv"
-    with open(meta, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    meta = folder / METADATA_FILE
+    write_csv_atomic(meta, rows[0], rows)
     return meta
 
 

@@ -31,12 +31,11 @@ scan and rebuilds the rest.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import statistics
 
-from ..io.atomic import atomic_path, atomic_write, save_figure, write_json_atomic
+from ..io.atomic import atomic_path, atomic_write, save_figure, write_csv_atomic, write_json_atomic
 from .layout import (AUDIO_DIR, DEFAULT_TOLERANCE, HISTOGRAM_FILE, METADATA_FIELDS, METADATA_FILE,
                      SCAN_RESULTS_FILE, SUMMARY_FILE, TAG_COUNTS_FILE)
 
@@ -81,13 +80,6 @@ def _place_audio(selected, out_dir, mode):
     for (src, _), name in zip(selected, names):
         _place(src, os.path.join(audio_dir, name), mode)
     return [f"{AUDIO_DIR}/{name}" for name in names]
-
-
-def _write_csv(path, fields, rows):
-    with atomic_write(path, newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(fields), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
 
 
 def _histogram(path, all_scores, selected_scores, cut):
@@ -186,10 +178,10 @@ def build_dataset(mtat_root, out_dir, *, top=None, min_score=None, audio="link",
         "median_f0_hz": row["median_f0_hz"], "median_tau_ms": row["median_tau_ms"],
         "mtat_path": clip.mp3_path,
     } for (score, clip, _, row), fp in zip(selected, file_paths)]
-    _write_csv(os.path.join(out_dir, METADATA_FILE), METADATA_FIELDS, meta)
+    write_csv_atomic(os.path.join(out_dir, METADATA_FILE), METADATA_FIELDS, meta)
 
     tag_rows = _tag_counts(tag_names, ranked, selected)
-    _write_csv(os.path.join(out_dir, TAG_COUNTS_FILE), ("tag", "selected", "all"), tag_rows)
+    write_csv_atomic(os.path.join(out_dir, TAG_COUNTS_FILE), ("tag", "selected", "all"), tag_rows)
 
     cut = selected[-1][0] if selected else None
     _histogram(os.path.join(out_dir, HISTOGRAM_FILE), [t[0] for t in ranked],

@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["atomic_write", "atomic_path", "write_json_atomic", "fsync_dir", "temp_name",
-           "is_temp_name", "remove_path", "find_temps", "remove_stale_temps", "save_figure"]
+           "is_temp_name", "remove_path", "find_temps", "remove_stale_temps", "save_figure",
+           "write_csv_atomic"]
 
 _TEMP = re.compile(r"\.(?P<base>.+?)(?:\.(?P<pid>\d+))?\.tmp(?:\.[A-Za-z0-9]+)?")
 
@@ -189,6 +190,16 @@ def save_figure(fig, path, **savefig_kwargs):
     with atomic_write(path, "wb") as f:
         fig.savefig(f, **savefig_kwargs)
     return path
+
+
+def write_csv_atomic(path, fields, rows):
+    """Write ``rows`` (dicts) under the header ``fields`` as a CSV with :func:`atomic_write`."""
+    import csv
+
+    with atomic_write(path, newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(fields), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
 
 
 def write_json_atomic(path, data):

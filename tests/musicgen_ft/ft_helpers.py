@@ -6,7 +6,6 @@ folder's conftest.
 """
 
 import contextlib
-import csv
 import json
 import os
 import subprocess
@@ -17,6 +16,8 @@ import numpy as np
 import pytest
 
 from logdrum import synth
+from logdrum.dataset.layout import METADATA_FILE
+from logdrum.io.atomic import write_csv_atomic
 
 from evaluation.run_folder import METRICS_FILE, read_jsonl
 
@@ -52,11 +53,8 @@ def make_dataset(folder, n_clips=6, seconds=2.4, sr=22050, broken=0):
         (folder / name).write_bytes(b"this is not a wav file")
         rows.append({"clip_id": f"broken{j}", "file_path": name, "amapiano_proxy_score": 0.5,
                      "tags": "noise", "duration": 1.0})
-    csv_path = folder / "training_metadata.csv"
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    csv_path = folder / METADATA_FILE
+    write_csv_atomic(csv_path, rows[0], rows)
     return csv_path
 
 
