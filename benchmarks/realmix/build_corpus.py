@@ -12,7 +12,7 @@ Each groove (105-120 BPM, 30 s by default) is made of real recorded sounds:
 - a vocal-like layer: ``espeak-ng`` phrases at varied pitch, on some bars.
 
 The same bed is written twice: ``NNNN_neg.flac`` without and ``NNNN_ld.flac`` with a log-drum
-line from :func:`logdrum.synth.log_drum` (f0 50-150 Hz, tau 0.25-0.7 s, glide 1.0-1.5, drive
+line from :func:`logdrum.synth.log_drum` (f0 52-145 Hz on notes of the groove's minor key, tau 0.25-0.7 s, glide 1.0-1.5, drive
 0-4, peak 0 to -12 dB against the kick's peak, a syncopated 16th pattern of 4-7 notes a bar).
 The negatives are the hard ones: same kick, same bass, same toms. ``NNNN_ld.csv`` holds one row
 per log-drum note (``onset_s, f0_hz, tau_s, glide, drive, level_db``); ``corpus.json`` holds
@@ -61,6 +61,7 @@ PROGRESSIONS = ((57, 50, 55, 48), (50, 55, 48, 53), (52, 57, 50, 55), (45, 50, 5
 # log-drum patterns: 16th steps of a bar (syncopated, never two adjacent steps)
 LD_PATTERNS = ((3, 6, 10, 14), (0, 3, 6, 10, 13), (2, 5, 8, 11, 14), (3, 6, 9, 11, 14),
                (1, 4, 7, 10, 12, 15), (0, 3, 6, 8, 11, 13, 15), (3, 7, 10, 14))
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)
 PHRASES = ("yeah", "oh yeah", "ayy", "hey hey", "woah oh", "mmm", "la la la", "eh eh", "yebo", "sho")
 
 
@@ -120,7 +121,21 @@ def voice_phrase(text, pitch, speed, voice):
     return soxr.resample(x, sr, SR)
 
 
-def make_groove(rng, pool, seconds):
+def snap_to_scale(freqs, key_midi):
+    """The nearest notes of the natural minor scale on ``key_midi`` (equal temperament): a
+    producer tunes the log drum to the song's key, so two notes of a line are the same pitch
+    or at least a semitone apart, never a quarter tone (which beats at a few Hz and is heard
+    as out of tune)."""
+    midi = 69.0 + 12.0 * np.log2(np.asarray(freqs) / 440.0)
+    scale = [key_midi % 12 + 12 * octave + step for octave in range(11) for step in MINOR_SCALE]
+    snapped = np.array([min(scale, key=lambda m: abs(m - x)) for x in midi], dtype=float)
+    # the band's edges stay inside: never snap above 145 Hz or below 52 Hz
+    snapped = np.where(440.0 * 2 ** ((snapped - 69) / 12) > 145.0, snapped - 1, snapped)
+    snapped = np.where(440.0 * 2 ** ((snapped - 69) / 12) < 52.0, snapped + 1, snapped)
+    return 440.0 * 2 ** ((snapped - 69.0) / 12.0)
+
+
+def make_groove(rng, pool, seconds, scale_pitches=True):
     """One groove: the bed (everything but the log drum), the log-drum line and its truth."""
     bpm = float(rng.uniform(105, 120))
     beat = 60.0 / bpm
@@ -194,6 +209,8 @@ def make_groove(rng, pool, seconds):
     tau, glide, drive = float(rng.uniform(0.25, 0.7)), float(rng.uniform(1.0, 1.5)), float(rng.uniform(0, 4))
     level_db = float(rng.uniform(-12, 0))
     pitches = np.exp(rng.uniform(np.log(52), np.log(145), size=3))
+    if scale_pitches:
+        pitches = snap_to_scale(pitches, prog[0])
     line = np.zeros_like(bed)
     truth = []
     for b in range(n_bars):
@@ -238,6 +255,9 @@ def main(argv=None):
     ap.add_argument("--grooves", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--continuous-pitches", action="store_true",
+                    help="log-drum pitches anywhere in 52-145 Hz, not snapped to the groove's key "
+                         "(the first corpus: two notes of a line may sit a quarter tone apart)")
     args = ap.parse_args(argv)
     missing = [t for t in ("fluidsynth", "espeak-ng") if shutil.which(t) is None]
     if missing or not os.path.exists(samples.GM_SOUNDFONT) or not os.path.isdir(samples.HYDROGEN_KITS):
@@ -249,12 +269,13 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     manifest = []
     for i in range(args.grooves):
-        bed, line, truth, params = make_groove(rng, pool, args.seconds)
+        bed, line, truth, params = make_groove(rng, pool, args.seconds, not args.continuous_pitches)
         write_pair(args.out, i, bed, line, truth, params)
         manifest.append({"id": f"{i:04d}", "n_notes": len(truth), **params})
         print(f"{i + 1}/{args.grooves}", end="\r", flush=True)
     with open(os.path.join(args.out, "corpus.json"), "w") as f:
-        json.dump({"sr": SR, "seconds": args.seconds, "seed": args.seed, "grooves": manifest}, f, indent=1)
+        json.dump({"sr": SR, "seconds": args.seconds, "seed": args.seed,
+                   "pitches": "continuous" if args.continuous_pitches else "key", "grooves": manifest}, f, indent=1)
     print(f"\nwrote {args.grooves} grooves to {args.out}")
 
 

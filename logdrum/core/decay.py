@@ -13,6 +13,11 @@ the note's attack, decay and end are read from this envelope:
   100 ms later (a kick landing on a ringing note makes a peak but leaves no new note);
 - end: the point ``drop_db`` under the peak, the floor, the end of the window, or the valley
   before the envelope rises again by ``min_rise`` dB (the next note at this pitch);
+- onset: where the envelope last rose through ``onset_db`` under its peak (or half the rise, if
+  that is less). The band envelope's onset is late where a glide enters the band from above,
+  or where the next hit (a kick a 16th later) lands before the note's envelope has peaked;
+  the note's own envelope rises at its attack whatever follows. The crossing lags the attack
+  by a fixed amount, which the caller subtracts;
 - tau: a least-squares line through the dB envelope from ``skip`` hops after the peak, or from
   a third of the way to the end if that is later. Starting late is also how a log drum is told
   from a kick that hits with it: the kick (tau ~50 ms) is 25 dB down after 150 ms and the late
@@ -72,7 +77,7 @@ def _frames4(y, s0, hop, tc, ts, fr, fi):
 
 @njit(cache=True)
 def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
-          skip, hold, look_back, hop_s, env):
+          skip, hold, look_back, onset_db, hop_s, env):
     w = 2.0 * np.pi * f0 / rate
     tc = np.cos(w * np.arange(hop))
     ts = -np.sin(w * np.arange(hop))
@@ -136,6 +141,13 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
     for k in range(max(0, pre - look_back), pre + 1):
         lo = min(lo, env[k])
     rise = env[p] - lo
+    target = env[p] - min(0.5 * rise, onset_db)
+    k = p
+    while k > 0 and env[k - 1] > target:
+        k -= 1
+    cross = float(k)
+    if k > 0 and env[k] > env[k - 1]:
+        cross = k - 1 + (target - env[k - 1]) / (env[k] - env[k - 1])
     # how much louder the pitch still is `hold` frames on: a kick or click landing on a note
     # that was already ringing makes a peak, but no new note
     held = env[min(p + hold, end)] - lo
@@ -157,12 +169,12 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
         slope_db_per_s = num / den / hop_s
         # 20 log10(exp(-t/tau)) = -(20 / ln 10) t / tau
         tau = (20.0 / np.log(10.0)) / -slope_db_per_s if slope_db_per_s < 0 else np.inf
-    return rise, held, tail, tau
+    return rise, held, tail, tau, (cross - pre) * hop_s
 
 
 @njit(cache=True)
 def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db,
-                floor_db, skip, hold, look_back, hop_s):
+                floor_db, skip, hold, look_back, onset_db, hop_s):
     """Attack, extent and tau of each note from its narrowband envelope.
 
     The envelope of note ``i`` starts at sample ``starts[i]`` (``pre`` frames of ``hop``
@@ -189,23 +201,28 @@ def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_ri
         Frames after the peak at which ``held_db`` is read.
     look_back : int
         Frames before the onset over which the pre-onset level (the base of the rise) is taken.
+    onset_db : float
+        Depth under the peak at which the attack is timed.
     hop_s : float
 
     Returns
     -------
-    rise_db, held_db, tail_s, tau_s : float64 arrays
+    rise_db, held_db, tail_s, tau_s, rise_at_s : float64 arrays
         ``rise_db`` is the rise into the peak, ``held_db`` the rise still there ``hold`` frames
         later (or at the note's end, if sooner).
         ``tau_s`` is ``inf`` for a flat or rising tail and ``nan`` with fewer than 3 frames.
+        ``rise_at_s`` is when the envelope crossed ``onset_db`` under the peak, in seconds
+        after the given onset (negative: before it).
     """
     n = starts.shape[0]
     rise = np.empty(n)
     held = np.empty(n)
     tail = np.empty(n)
     tau = np.empty(n)
+    rise_at = np.empty(n)
     env = np.empty(max_frames)
     for i in range(n):
-        rise[i], held[i], tail[i], tau[i] = _note(y, starts[i], f0[i], rate, hop, pre, search,
+        rise[i], held[i], tail[i], tau[i], rise_at[i] = _note(y, starts[i], f0[i], rate, hop, pre, search,
                                                   max_frames, alpha, min_rise, drop_db, floor_db,
-                                                  skip, hold, look_back, hop_s, env)
-    return rise, held, tail, tau
+                                                  skip, hold, look_back, onset_db, hop_s, env)
+    return rise, held, tail, tau, rise_at

@@ -1,0 +1,61 @@
+"""The onset an event reports is where the note starts, not where its band envelope peaks.
+
+The band envelope rises late where a glide enters the 50-150 Hz band from above, and where a
+note rises out of the last one and a kick lands a 16th later the band envelope's peak is the
+kick's; the note's own narrowband envelope times the attack (:mod:`logdrum.core.decay`). 50 ms
+is the onset window of the realistic-mix benchmark (``mir_eval.onset``,
+``benchmarks/realmix/measure.py``).
+"""
+
+import mir_eval
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import logdrum
+from logdrum import synth
+
+SR = 16000
+WINDOW_S = 0.05
+# Known limit (docs/detector.md): a glide that starts far above the band (over 170 Hz) enters
+# it late, and such a note reads up to 65 ms late, so the promise stops there.
+GLIDE_START_MAX_HZ = 170.0
+
+notes = dict(
+    f0=st.floats(55.0, 145.0), glide=st.floats(1.0, 1.5), drive=st.floats(0.0, 3.0),
+    tau=st.floats(0.3, 0.6), at=st.floats(0.2, 1.5),
+)
+
+
+def _onset_error(x, at, f0):
+    a = logdrum.analyze(x, SR)
+    own = [e.onset_s - at for e in a.events if abs(np.log(e.f0_hz / f0)) < np.log(1.1)]
+    assert own, f"no event at {f0:.1f} Hz: {a.rejected}"
+    return min(own, key=abs)
+
+
+@settings(max_examples=60)
+@given(**notes)
+def test_a_lone_note_reports_its_attack(f0, glide, drive, tau, at):
+    assume(f0 * glide <= GLIDE_START_MAX_HZ)
+    x = np.zeros(int((at + 2.0) * SR))
+    synth.place(x, synth.log_drum(SR, f0, tau, glide=glide, drive=drive), at, SR)
+    assert abs(_onset_error(x, at, f0)) <= WINDOW_S
+
+
+@pytest.mark.parametrize("glide, drive, tau", [(1.0, 0.0, 0.4), (1.25, 1.5, 0.4), (1.4, 3.0, 0.6)])
+def test_events_in_a_groove_sit_on_the_notes(glide, drive, tau):
+    # A line of log drums under kicks, hats and chords (logdrum.synth.groove): the notes rise
+    # out of the last one and the kicks land a 16th after some of them. Before the onset was
+    # read on the note's own envelope, 159 of these 286 events (over the three cases and
+    # seeds 0-2) sat within 50 ms of a note, the rest 60-140 ms late.
+    bpm, bars = 112.0, 8
+    step = 60.0 / bpm / 4
+    truth = np.array(sorted(b * 16 * step + s * step for b in range(bars) for s, _ in synth.GROOVE_LOG_DRUM_STEPS))
+    for seed in range(3):
+        x = synth.groove(SR, bars=bars, bpm=bpm, seed=seed, glide=glide, drive=drive, tau=tau)
+        found = np.array(sorted(e.onset_s for e in logdrum.analyze(x, SR).events))
+        assert found.size >= 0.5 * truth.size
+        on_a_note = len(mir_eval.util.match_events(truth, found, WINDOW_S))
+        assert on_a_note >= 0.95 * found.size, (seed, found - truth[np.abs(found[:, None] - truth).argmin(axis=1)])
