@@ -114,11 +114,11 @@ class DetectorConfig:
     tonality_min: float = 0.45
     pitch_stability: float = 1.5
     short_clip_s: float = 5.0
-    line_rate_lo: float = 0.4
-    line_rate_hi: float = 0.7
-    coverage_window_s: float = 2.0
-    coverage_lo: float = 0.4
-    coverage_hi: float = 0.8
+    line_rate_lo: float = 0.35
+    line_rate_hi: float = 0.85
+    coverage_window_s: float = 3.0
+    coverage_lo: float = 0.5
+    coverage_hi: float = 0.9
     clip_threshold: float = 0.5
     mix_level_min_db: float = -15.0
 
