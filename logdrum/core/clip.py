@@ -6,11 +6,13 @@ log drum in amapiano is a *line*, several notes in most bars, syncopated and mov
 score weighs
 
 - ``quality``: the mean confidence of the accepted events;
-- ``density``: events per second, 0 at ``line_rate_lo`` (0.3/s) rising to 1 at ``line_rate_hi``
-  (0.6/s);
-- ``coverage``: the share of bar-length windows (``coverage_window_s``, about one bar at
-  110-120 BPM) holding at least one event, 0 at ``coverage_lo`` (40 %) rising to 1 at
-  ``coverage_hi`` (80 %). A fill every other bar covers half the windows; a log-drum line nearly all;
+- ``density``: events per second, 0 at ``line_rate_lo`` (0.35/s) rising to 1 at
+  ``line_rate_hi`` (0.85/s): a bass line on two notes a bar reads 0.5-0.8/s, a log-drum
+  line in a realistic mix about 1.5/s; the wide ramp means one event more or less (a lossy
+  codec moving a note across a threshold) changes a 10 s clip's density by 0.2, not a third;
+- ``coverage``: the share of windows of ``coverage_window_s`` (3 s, about a bar and a half at
+  110-120 BPM) holding at least one event, 0 at ``coverage_lo`` (50 %) rising to 1 at
+  ``coverage_hi`` (90 %). A fill every other bar leaves windows empty; a log-drum line none;
 - ``line``: 0.4 for a metronomic pulse (three or more events, every inter-onset interval within
   8 % of the median) — a long 808 or a bass note on every downbeat —, else 1. With 0.4 a pulse
   alone never reaches the default threshold, whatever its quality.

@@ -80,12 +80,15 @@ class DetectorConfig:
         on 800 minutes of real non-amapiano music the clips that fired held a median
         0.6 events/s (bass riffs, timpani, plucked roots), and the hard negatives of
         ``benchmarks/realmix`` (a plucked or synth bass on two notes a bar) 0.5-0.8/s. With
-        0.4-0.7 such a line is not a full-density log-drum line.
+        0.35-0.85 such a line is not a full-density log-drum line.
     coverage_window_s : float
-        Length of the windows (about one bar at 110-120 BPM) whose share holding an event is
-        the clip's coverage.
+        Length of the windows (about a bar and a half at 110-120 BPM) whose share holding an
+        event is the clip's coverage.
     coverage_lo, coverage_hi : float
-        Coverage at which a longer clip's coverage term is 0 and 1.
+        Coverage at which a longer clip's coverage term is 0 and 1. The ramps of density and
+        coverage were set on the realistic mixes of ``benchmarks/realmix`` (clip recall, hard
+        negatives and verdicts unchanged by lossy codecs, docs/detector.md) and checked on
+        real non-amapiano music.
     clip_threshold : float
         Clip score at or above which a clip holds log drums.
     mix_level_min_db : float
