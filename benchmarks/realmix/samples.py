@@ -3,16 +3,26 @@
 Needs these Debian packages (installed by hand, never by this code)::
 
     apt-get update
-    apt-get install hydrogen-drumkits avldrums.lv2-soundfont fluidsynth fluid-soundfont-gm
+    apt-get install hydrogen-drumkits hydrogen-drumkits-effects avldrums.lv2-soundfont fluidsynth
+    apt-get install fluid-soundfont-gm musescore-general-soundfont-lossless timgm6mb-soundfont csound-soundfont
 
 - ``hydrogen-drumkits``: 14 sample kits (acoustic and electronic, licences GPL-2, CC0,
   CC-BY, CC-BY-SA: see ``/usr/share/doc/hydrogen-drumkits/copyright``). Each kit's
   ``drumkit.xml`` names its instruments; a sample's category comes from its instrument name
   and file name.
+- ``hydrogen-drumkits-effects``: one more Hydrogen kit in the same folder, acoustic guitar
+  strums (no drums): category ``"guitar strums"``.
 - ``avldrums.lv2-soundfont``: two multi-sampled acoustic kits (SF2, General MIDI drum map),
   rendered note by note with ``fluidsynth``.
-- ``fluid-soundfont-gm``: General MIDI instruments (basses, keys, pads) rendered with
-  ``fluidsynth``.
+- ``fluid-soundfont-gm`` (FluidR3_GM), ``musescore-general-soundfont-lossless``
+  (MuseScore_General_Full), ``timgm6mb-soundfont`` (TimGM6mb), ``csound-soundfont``
+  (sf_GMbank): General MIDI soundfonts whose GS drum kits (Standard, Room, Power, Electronic,
+  TR-808, Jazz, Brush) are rendered note by note with ``fluidsynth``; FluidR3_GM's General MIDI
+  basses too. Their drum notes are categorised by the General MIDI drum map.
+
+Not used: ``fluid-soundfont-gs`` (its FluidR3_GS.sf2 holds only an SFX kit on bank 128),
+``musescore-general-soundfont-small`` (a smaller, lossy SF3 version of the same soundfont), ``drumkv1`` and
+``drumgizmo`` (ship no samples), ``opl3-soundfont`` (synthesised, not recorded).
 """
 
 from __future__ import annotations
@@ -32,9 +42,27 @@ HYDROGEN_KITS = "/usr/share/hydrogen/data/drumkits"
 AVL_KITS = ("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2", "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2")
 GM_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 
+#: General MIDI soundfonts whose drum kits (bank 128) are rendered, from these Debian packages:
+#: ``fluid-soundfont-gm``, ``musescore-general-soundfont-lossless``, ``timgm6mb-soundfont``,
+#: ``csound-soundfont``.
+GM_DRUM_SOUNDFONTS = (GM_SOUNDFONT, "/usr/share/sounds/sf2/MuseScore_General_Full.sf2",
+                      "/usr/share/sounds/sf2/TimGM6mb.sf2", "/usr/share/sounds/sf2/sf_GMbank.sf2")
+
+#: The GM/GS drum kits rendered (program on the drum channel). The Orchestra kit (48) is left
+#: out: its notes 41-53 are timpani in some soundfonts and toms, hats and cymbals in others.
+GM_KIT_PROGRAMS = {"Standard": 0, "Room": 8, "Power": 16, "Electronic": 24, "TR-808": 25, "Jazz": 32,
+                   "Brush": 40}
+
+#: GM kits whose kicks count as electronic.
+ELECTRONIC_GM_KITS = {"Power", "Electronic", "TR-808"}
+
 #: Hydrogen kits made of electronic (drum-machine / synthesised) sounds; the rest are recorded
 #: acoustic instruments.
 ELECTRONIC_KITS = {"ElectricEmpireKit", "HardElectro1", "VariBreaks", "Audiophob"}
+
+#: Hydrogen kits that hold no drums, and the category all their samples get
+#: (``hydrogen-drumkits-effects`` installs one such kit beside the drum kits).
+NON_DRUM_KITS = {"belofilms_GuitarStrums": "guitar strums"}
 
 #: Category rules, first match wins, on "instrument name / file name" in lower case.
 CATEGORY_RULES = (
@@ -47,7 +75,7 @@ CATEGORY_RULES = (
                    r"tamb|guiro|block|click|perc|fx|drum|hand|\bcb|\bbl_|\bmc_|beats"),
 )
 
-#: General MIDI drum notes of the AVL kits, by category.
+#: General MIDI drum notes rendered from each soundfont kit, by category.
 GM_DRUM_NOTES = {
     "kicks": (35, 36), "snares": (37, 38, 39, 40), "hats": (42, 44, 46),
     "cymbals": (49, 51, 52, 53, 55, 57, 59), "toms": (41, 43, 45, 47, 48, 50),
@@ -68,8 +96,19 @@ def categorize(text):
     return "other"
 
 
+def _local(tag):
+    """An XML tag without its namespace (newer kits declare the Hydrogen drumkit namespace)."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _elements(root, tag):
+    """Every element under ``root`` (itself included) named ``tag`` in any namespace."""
+    return [e for e in root.iter() if _local(e.tag) == tag]
+
+
 def hydrogen_samples(root=HYDROGEN_KITS):
-    """Every sample file of the installed Hydrogen kits.
+    """Every sample file of the installed Hydrogen kits (``hydrogen-drumkits`` and
+    ``hydrogen-drumkits-effects`` both install into :data:`HYDROGEN_KITS`).
 
     Returns
     -------
@@ -81,14 +120,14 @@ def hydrogen_samples(root=HYDROGEN_KITS):
         xml_path = os.path.join(root, kit, "drumkit.xml")
         if not os.path.exists(xml_path):
             continue
-        for inst in ET.parse(xml_path).getroot().iter("instrument"):
-            name = (inst.findtext("name") or "").strip()
-            for fn in inst.iter("filename"):
+        for inst in _elements(ET.parse(xml_path).getroot(), "instrument"):
+            name = " ".join((e.text or "").strip() for e in inst if _local(e.tag) == "name")
+            for fn in _elements(inst, "filename"):
                 path = os.path.join(root, kit, (fn.text or "").strip())
                 if not os.path.isfile(path) or "empty" in path.lower() or path in found:
                     continue
-                found[path] = {"path": path, "kit": kit, "instrument": name,
-                               "category": categorize(f"{name} / {os.path.basename(path)}"),
+                category = NON_DRUM_KITS.get(kit) or categorize(f"{name} / {os.path.basename(path)}")
+                found[path] = {"path": path, "kit": kit, "instrument": name, "category": category,
                                "electronic": kit in ELECTRONIC_KITS}
     return [found[p] for p in sorted(found)]
 
@@ -161,30 +200,57 @@ def render_midi(soundfont, notes, *, sr=44100, program=None, channel=0, tail_s=2
         mid, wav = os.path.join(tmp, "n.mid"), os.path.join(tmp, "n.wav")
         # a silent note at the end keeps the release tail in the render
         write_midi(mid, notes + [(end, 0.01, 0, 0)], program=program, channel=channel)
-        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(sr), "-F", wav, soundfont, mid],
+        # float output: no dither, so the silent tail can be trimmed (:func:`_trim`); only the
+        # samples the notes use are loaded
+        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(sr), "-o", "audio.file.format=float",
+                        "-o", "synth.dynamic-sample-loading=1", "-F", wav, soundfont, mid],
                        check=True, capture_output=True)
         audio, _ = sf.read(wav, dtype="float32", always_2d=True)
     return audio.mean(axis=1)
 
 
-def avl_samples(velocities=(50, 90, 127), sr=44100):
-    """Every General MIDI drum note of the AVL kits at a few velocities, rendered.
+def drum_kits():
+    """The installed soundfont drum kits, each as ``(soundfont, kit, channel, program, electronic)``.
+
+    The AVL kits are bank-0 presets (a General MIDI drum map on a melodic channel: on the drum
+    channel fluidsynth looks in bank 128, which they lack, and renders silence). The General
+    MIDI soundfonts' kits are bank-128 presets chosen by a program change on the drum channel.
+    """
+    kits = [(sf2, os.path.basename(sf2)[:-4], 0, None, False) for sf2 in AVL_KITS if os.path.exists(sf2)]
+    for sf2 in GM_DRUM_SOUNDFONTS:
+        if os.path.exists(sf2):
+            kits += [(sf2, f"{os.path.basename(sf2)[:-4]}/{name}", 9, program, name in ELECTRONIC_GM_KITS)
+                     for name, program in GM_KIT_PROGRAMS.items()]
+    return kits
+
+
+def kit_samples(velocities=(50, 90, 127), sr=44100, kits=None):
+    """Every General MIDI drum note (:data:`GM_DRUM_NOTES`) of the soundfont drum kits at a few
+    velocities, rendered one at a time; notes a kit leaves silent are skipped.
+
+    Parameters
+    ----------
+    velocities : tuple of int
+    sr : int
+    kits : list or None
+        As :func:`drum_kits` returns; None for all of them.
 
     Yields
     ------
     dict
-        ``name``, ``kit``, ``category``, ``electronic`` (False), ``audio`` (mono), ``sr``.
+        ``name`` (``"<kit> note <n> vel <v>"``), ``kit``, ``category``, ``electronic``,
+        ``audio`` (mono), ``sr``.
     """
-    for sf2 in AVL_KITS:
-        if not os.path.exists(sf2):
-            continue
-        kit = os.path.basename(sf2).replace(".sf2", "")
+    for sf2, kit, channel, program, electronic in drum_kits() if kits is None else kits:
         for category, notes in GM_DRUM_NOTES.items():
             for note in notes:
                 for vel in velocities:
-                    audio = render_midi(sf2, [(0.0, 0.5, note, vel)], sr=sr, channel=9, tail_s=2.5)
+                    audio = _trim(render_midi(sf2, [(0.0, 0.5, note, vel)], sr=sr, program=program,
+                                              channel=channel, tail_s=2.5), sr)
+                    if not audio.size or np.max(np.abs(audio)) < 1e-5:
+                        continue
                     yield {"name": f"{kit} note {note} vel {vel}", "kit": kit, "category": category,
-                           "electronic": False, "audio": _trim(audio, sr), "sr": sr}
+                           "electronic": electronic, "audio": audio, "sr": sr}
 
 
 def gm_bass_samples(sr=44100, velocity=100, duration_s=1.0):
@@ -193,7 +259,7 @@ def gm_bass_samples(sr=44100, velocity=100, duration_s=1.0):
     Yields
     ------
     dict
-        As :func:`avl_samples`, category ``"basses"``.
+        As :func:`kit_samples`, category ``"basses"``.
     """
     if not os.path.exists(GM_SOUNDFONT):
         return
