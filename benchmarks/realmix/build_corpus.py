@@ -53,6 +53,12 @@ from logdrum.io.audio import load_audio  # noqa: E402
 import samples  # noqa: E402
 
 SR = 44100
+#: The Hydrogen kits the drums are drawn from: the ten whose drumkit.xml the first reader of
+#: :mod:`samples` could parse when the measured corpora were built. The kits it reads now
+#: (Audiophob, ForzeeStereo, Gimme A Hand, The Black Pearl, a guitar-strum kit) are left out
+#: so that a rebuild gives the measured corpus (docs/detector.md).
+CORPUS_KITS = ("BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "HardElectro1", "Millo-Drums_v.1",
+               "Millo_MultiLayered2", "Millo_MultiLayered3", "VariBreaks", "circAfrique v4", "rumpf_kit_z01_h2")
 KICK_PEAK_DBFS = -6.0
 CHORD_PROGRAMS = {"electric piano": 4, "rhodes": 5, "organ": 16, "warm pad": 89, "piano": 0, "choir pad": 91}
 BASS_PROGRAMS = (33, 35, 38, 39)
@@ -81,6 +87,8 @@ def drum_pool():
     """Real drum samples by role, loaded and resampled to :data:`SR`."""
     pool = {"kick": [], "shaker": [], "clap": [], "open hat": [], "tom": []}
     for item in samples.hydrogen_samples():
+        if item["kit"] not in CORPUS_KITS:
+            continue
         name = f"{item['instrument']} {os.path.basename(item['path'])}".lower()
         cat = item["category"]
         if cat == "kicks":
