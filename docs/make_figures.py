@@ -144,7 +144,7 @@ def tau_sweep(path):
                        facecolors="tab:green" if ok else "none",
                        edgecolors="tab:green" if ok else "tab:red")
         ax.scatter([], [], marker=marker, color="0.3", label=f"{label} (filled: accepted)")
-    ax.axvspan(300, 600, color="tab:green", alpha=0.08, label="seed's woody range 300-600 ms")
+    ax.axvspan(300, 600, color="tab:green", alpha=0.08, label="plan's woody range 300-600 ms")
     ax.axvspan(20, 120, color="tab:orange", alpha=0.08, label="kick range 20-120 ms")
     ax.plot([20, 2000], [20, 2000], color="0.7", lw=0.8, ls="--", label="measured = true")
     ax.set_xscale("log")
