@@ -56,10 +56,12 @@ def _frames4(y, s0, hop, tc, ts, fr, fi):
     signal the four are summed in one pass: eight independent sums keep the core busy, where a
     single frame is one short chain of dependent additions."""
     if s0 >= 0 and s0 + 4 * hop <= y.shape[0]:
+        # four views: ``y[s0 + k]`` with a signed ``s0`` costs a negative-index check a read
+        y0, y1, y2, y3 = y[s0:s0 + hop], y[s0 + hop:s0 + 2 * hop], y[s0 + 2 * hop:s0 + 3 * hop], y[s0 + 3 * hop:s0 + 4 * hop]
         r0 = r1 = r2 = r3 = i0 = i1 = i2 = i3 = 0.0
         for k in range(hop):
             c, s = tc[k], ts[k]
-            v0, v1, v2, v3 = y[s0 + k], y[s0 + hop + k], y[s0 + 2 * hop + k], y[s0 + 3 * hop + k]
+            v0, v1, v2, v3 = y0[k], y1[k], y2[k], y3[k]
             r0 += v0 * c
             i0 += v0 * s
             r1 += v1 * c

@@ -179,13 +179,18 @@ def windowed_frames(x, starts, lengths, n_fft):
             for k in range(L):
                 window[k] = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / (L - 1))
             window_len = L
+        # Through views: ``x[s + k]`` with a signed ``s`` costs a negative-index check per
+        # sample, which keeps LLVM from vectorising the loops (twice the time of the whole kernel).
+        seg = x[s:s + L]
+        row = frames[i]
         mean = 0.0
         for k in range(L):
-            mean += x[s + k]
+            mean += seg[k]
         mean /= L
         for k in range(L):
-            frames[i, k] = (x[s + k] - mean) * window[k]
-        frames[i, L:] = 0.0
+            row[k] = (seg[k] - mean) * window[k]
+        for k in range(L, n_fft):
+            row[k] = 0.0
     return frames
 
 
