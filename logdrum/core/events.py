@@ -93,26 +93,31 @@ def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True, block=_FFT
     ``tonality=False``, where only the frequency is wanted)."""
     f = np.empty(starts.shape[0])
     contrast = np.empty(starts.shape[0])
+    buffers = {}  # one zeroed frame buffer per FFT size, reused by the blocks
     for lo in range(0, starts.shape[0], block):
         rows = slice(lo, lo + block)
-        f[rows], contrast[rows] = _pitch_block(y, rate, starts[rows], lengths[rows], n_fft, widen, tonality)
+        f[rows], contrast[rows] = _pitch_block(y, rate, starts[rows], lengths[rows], n_fft, widen, tonality,
+                                               buffers, min(block, starts.shape[0]))
     return f, np.clip(contrast / _FULL_CONTRAST_DB, 0.0, 1.0)
 
 
-def _pitch_block(y, rate, starts, lengths, n_fft, widen, tonality):
+def _pitch_block(y, rate, starts, lengths, n_fft, widen, tonality, buffers, block):
     from scipy import fft
 
     # at analysis rates above 2 kHz a window holds more samples than the nominal FFT size
     n_fft = max(n_fft, 1 << int(np.ceil(np.log2(max(int(lengths.max()), 2)))))
-    frames = kernels.windowed_frames(y, starts, lengths, n_fft)
+    if n_fft not in buffers:
+        buffers[n_fft] = np.zeros((block, n_fft), np.float32), np.zeros(block, np.int64)
+    frames, filled = buffers[n_fft]
+    kernels.windowed_frames(y, starts, lengths, frames, filled)
     df = rate / n_fft
     # the flanks start outside the window's main lobe (or outside +-widen of the pitch)
     widths = 2.5 * rate / np.maximum(lengths, 2)
     # the search never reads past the top of the range plus three flank widths
     k_max = min(n_fft // 2 + 1, int((_F_SEARCH[1] * (1 + 3 * widen) + 3 * widths.max()) / df) + 3)
     # with widen, the flanks start at least widen * f from the pitch f
-    return kernels.spectral_peaks(fft.rfft(frames, axis=1), k_max, df, _F_SEARCH[0], _F_SEARCH[1],
-                                  widths, widen, tonality)
+    return kernels.spectral_peaks(fft.rfft(frames[:starts.shape[0]], axis=1), k_max, df, _F_SEARCH[0],
+                                  _F_SEARCH[1], widths, widen, tonality)
 
 
 def _spectral_features(y, rate, peak_at):
