@@ -8,6 +8,8 @@ acceptance limit and 1 well inside it.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 
 from .config import DEFAULT_CONFIG, DetectorConfig
@@ -99,6 +101,20 @@ def classify(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG):
     reason = reject_reasons(feat, config)
     ok = reason < 0
     conf = event_confidence(feat.decay_ms[ok], feat.tonality[ok], feat.attack_db[ok], config)
+    # Thousands of small tuples (one per candidate: 3,700 in 10 min of groove) set off the
+    # cyclic garbage collector, whose full passes over every object of the process cost more
+    # than building them (5 ms a call at 10 min, measured). They hold only floats and strings
+    # and can form no cycle: the collector is paused while they are made.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _tuples(feat, reason, ok, conf)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _tuples(feat, reason, ok, conf):
     events = tuple(map(LogDrumEvent._make, zip(
         feat.onset_s[ok].tolist(), feat.f0_hz[ok].tolist(), feat.decay_ms[ok].tolist(),
         feat.glide_ratio[ok].tolist(), feat.peak_dbfs[ok].tolist(), conf.tolist(),

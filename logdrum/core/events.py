@@ -34,6 +34,11 @@ _GLIDE_WINDOW_S = 0.064
 _GLIDE_LATE_S = 0.200
 _N_FFT = 512
 _FFT_BLOCK = 256  # rows per batched FFT: bounded memory, and a block stays in cache
+# The FFT size of a block follows its longest row, so blocks of another height could change
+# a result; not for the glide rows at analysis rates under 4 kHz (64 ms fit the nominal 256
+# points, whatever the block). There they fill blocks four times as tall, for the same memory
+# and a quarter of the Python calls.
+_GLIDE_BLOCK = 4 * _FFT_BLOCK
 _FULL_CONTRAST_DB = 40.0
 # above this tonality the long window is trusted as it is (well above any tonality_min in use)
 _TONALITY_RETRY = 0.7
@@ -82,37 +87,37 @@ class CandidateFeatures:
         return self.onset_s.shape[0]
 
 
-def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True):
-    """Spectral peak frequency and tonality of the excerpts ``y[s:s+len]``, in blocks of rows
-    so that memory stays bounded however long the clip (tonality 0 with ``tonality=False``,
-    where only the frequency is wanted)."""
+def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True, block=_FFT_BLOCK):
+    """Spectral peak frequency and tonality of the excerpts ``y[s:s+len]``, in blocks of
+    ``block`` rows so that memory stays bounded however long the clip (tonality 0 with
+    ``tonality=False``, where only the frequency is wanted)."""
     f = np.empty(starts.shape[0])
     contrast = np.empty(starts.shape[0])
-    for lo in range(0, starts.shape[0], _FFT_BLOCK):
-        rows = slice(lo, lo + _FFT_BLOCK)
-        f[rows], contrast[rows] = _pitch_block(y, rate, starts[rows], lengths[rows], n_fft, widen, tonality)
+    buffers = {}  # one zeroed frame buffer per FFT size, reused by the blocks
+    for lo in range(0, starts.shape[0], block):
+        rows = slice(lo, lo + block)
+        f[rows], contrast[rows] = _pitch_block(y, rate, starts[rows], lengths[rows], n_fft, widen, tonality,
+                                               buffers, min(block, starts.shape[0]))
     return f, np.clip(contrast / _FULL_CONTRAST_DB, 0.0, 1.0)
 
 
-def _pitch_block(y, rate, starts, lengths, n_fft, widen, tonality):
+def _pitch_block(y, rate, starts, lengths, n_fft, widen, tonality, buffers, block):
     from scipy import fft
 
     # at analysis rates above 2 kHz a window holds more samples than the nominal FFT size
     n_fft = max(n_fft, 1 << int(np.ceil(np.log2(max(int(lengths.max()), 2)))))
-    frames = kernels.windowed_frames(y, starts, lengths, n_fft)
+    if n_fft not in buffers:
+        buffers[n_fft] = np.zeros((block, n_fft), np.float32), np.zeros(block, np.int64)
+    frames, filled = buffers[n_fft]
+    kernels.windowed_frames(y, starts, lengths, frames, filled)
     df = rate / n_fft
     # the flanks start outside the window's main lobe (or outside +-widen of the pitch)
     widths = 2.5 * rate / np.maximum(lengths, 2)
     # the search never reads past the top of the range plus three flank widths
     k_max = min(n_fft // 2 + 1, int((_F_SEARCH[1] * (1 + 3 * widen) + 3 * widths.max()) / df) + 3)
-    power = kernels.power_spectrum(fft.rfft(frames, axis=1), k_max)
-    # with widen, this first pass only finds the pitch the flanks are then set from
-    f, contrast = kernels.spectral_peaks(power, df, _F_SEARCH[0], _F_SEARCH[1], widths,
-                                         tonality and not widen > 0)
-    if widen > 0:
-        f, contrast = kernels.spectral_peaks(
-            power, df, _F_SEARCH[0], _F_SEARCH[1], np.maximum(widths, widen * np.nan_to_num(f)), tonality)
-    return f, contrast
+    # with widen, the flanks start at least widen * f from the pitch f
+    return kernels.spectral_peaks(fft.rfft(frames[:starts.shape[0]], axis=1), k_max, df, _F_SEARCH[0],
+                                  _F_SEARCH[1], widths, widen, tonality)
 
 
 def _spectral_features(y, rate, peak_at):
@@ -134,7 +139,8 @@ def _spectral_features(y, rate, peak_at):
     late_at = np.minimum(peak_at + int(_GLIDE_LATE_S * rate), y.shape[0] - 2)
     f_glide, _ = _pitch(y, rate, np.concatenate([peak_at, late_at]),
                         np.concatenate([np.minimum(room, g_len), np.minimum(y.shape[0] - late_at, g_len)]),
-                        _N_FFT // 2, tonality=False)
+                        _N_FFT // 2, tonality=False,
+                        block=_GLIDE_BLOCK if g_len <= _N_FFT // 2 else _FFT_BLOCK)
     m = peak_at.shape[0]
     return f0, tonality, f_glide[:m], f_glide[m:]
 

@@ -19,6 +19,7 @@ RMS), the log drums of realistic grooves under kicks, hats, claps, chords, bass 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .checks import pcm_scale
 
@@ -62,15 +63,36 @@ def broadband_dbfs(x, sr, onset_s, window_s=MIX_WINDOW_S):
     length = max(1, int(round(window_s * sr)))
     stride = max(p for p in _PRIMES if p <= max(1, length // _MAX_POINTS))
     starts = np.clip(np.round(onset_s * sr).astype(np.int64), 0, n - 1)
-    idx = starts[:, None] + np.arange(0, length, stride)[None, :]
-    inside = idx < n  # a window running past the end is shortened
-    idx = np.minimum(idx, n - 1)
-    seg = np.zeros(idx.shape)
-    for ch in x:  # channel mean, as the decimator mixes down
-        seg += ch[idx]
-    seg = (seg / x.shape[0] - offset) * scale
-    count = inside.sum(axis=1)
-    mean = np.where(inside, seg, 0.0).sum(axis=1) / count
-    power = (np.where(inside, seg - mean[:, None], 0.0) ** 2).sum(axis=1) / count
+    power = _window_power(x, starts, length, stride, float(scale), float(offset))
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(power) + _SINE_DB
+
+
+@njit(cache=True)
+def _window_power(x, starts, length, stride, scale, offset):
+    """Mean square, mean removed, of the channel mean at ``s, s + stride, ...`` (under
+    ``s + length`` and inside the signal) for each start ``s``. The points are gathered in
+    a loop of their own: each is a cache miss (the input is long gone from the cache), and a
+    loop doing nothing else keeps the most of them in flight."""
+    n = x.shape[1]
+    channels = x.shape[0]
+    out = np.empty(starts.shape[0])
+    seg = np.empty((length + stride - 1) // stride)
+    for i in range(starts.shape[0]):
+        s = starts[i]
+        count = (min(n, s + length) - s + stride - 1) // stride
+        seg[:count] = 0.0
+        for ch in range(channels):  # channel mean, as the decimator mixes down
+            row = x[ch, s:]
+            for j in range(count):
+                seg[j] += row[j * stride]
+        total = 0.0
+        for j in range(count):
+            seg[j] = (seg[j] / channels - offset) * scale
+            total += seg[j]
+        mean = total / count
+        acc = 0.0
+        for j in range(count):
+            acc += (seg[j] - mean) ** 2
+        out[i] = acc / count
+    return out
