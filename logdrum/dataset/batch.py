@@ -28,6 +28,7 @@ import io
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
 
@@ -175,6 +176,32 @@ def _worker_init():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class _StopOnCtrlC:
+    """Turns the first Ctrl+C into a request the pool loop honours between two waits.
+
+    A KeyboardInterrupt raised at a random point of the main thread can land inside the
+    executor's own bookkeeping while it holds a queue's lock; the executor's manager thread
+    then blocks on that lock for ever, and so does the interpreter's exit, which joins it
+    (seen about once in 50 interrupted scans). A second Ctrl+C raises at once, as usual.
+    Outside the main thread (no signal handler can be set there) nothing changes.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame):
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def restore(self):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
 def _run_local(todo, func, workers, emit):
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -188,9 +215,10 @@ def _run_local(todo, func, workers, emit):
 
     queue, isolate = collections.deque(todo), collections.deque()
     pending, alone = {}, None
+    stop = _StopOnCtrlC()
     pool = new_pool()
     try:
-        while queue or isolate or pending:
+        while (queue or isolate or pending) and not stop.requested:
             if isolate:  # after a worker died: suspects one at a time to find the culprit
                 if not pending:
                     alone = isolate.popleft()
@@ -203,7 +231,7 @@ def _run_local(todo, func, workers, emit):
                     except BrokenProcessPool:  # noticed below through the pending futures
                         break
                     pending[fut] = queue.popleft()
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             broken = []
             for fut in done:
                 path = pending.pop(fut)
@@ -221,7 +249,10 @@ def _run_local(todo, func, workers, emit):
                 else:
                     isolate.extend(broken)
     finally:
+        stop.restore()
         pool.shutdown(wait=False, cancel_futures=True)
+    if stop.requested:
+        raise KeyboardInterrupt
 
 
 def _run_dask(todo, func, address, workers, emit):
