@@ -7,9 +7,9 @@ The score has two parts.
 ``audio = detector_score * (0.5 + 0.5 * beat_share)``
 
 - ``detector_score`` is the clip score of :mod:`logdrum.core.clip`: the mean confidence of the
-  accepted log-drum events, times the smaller of a density term (0 at 18 events/min, 1 from
-  36/min) and a bar-coverage term (share of 2 s windows holding an event, 0 at 40 %, 1 from
-  80 %), times the line factor (0.4 for a metronomic pulse such as a long 808 on every bar).
+  accepted log-drum events, times the smaller of a density term (0 at 21 events/min, 1 from
+  51/min) and a coverage term (share of 3 s windows holding an event, 0 at 50 %, 1 from
+  90 %), times the line factor (0.4 for a metronomic pulse such as a long 808 on every bar).
 - ``beat_share`` is the share of beats that carry at least one log-drum onset, with beats laid
   out at :data:`NOMINAL_BPM` (amapiano sits at 110-115 BPM; no beat tracker is needed because a
   slot is one beat long whatever the phase). Where the clip verdict only asks whether most
