@@ -134,13 +134,15 @@ def snap_to_scale(freqs, key_midi):
     producer tunes the log drum to the song's key, so two notes of a line are the same pitch
     or at least a semitone apart, never a quarter tone (which beats at a few Hz and is heard
     as out of tune)."""
-    midi = 69.0 + 12.0 * np.log2(np.asarray(freqs) / 440.0)
-    scale = [key_midi % 12 + 12 * octave + step for octave in range(11) for step in MINOR_SCALE]
-    snapped = np.array([min(scale, key=lambda m: abs(m - x)) for x in midi], dtype=float)
+    import librosa
+
+    scale = np.array([key_midi % 12 + 12 * octave + step for octave in range(11) for step in MINOR_SCALE])
+    midi = librosa.hz_to_midi(np.asarray(freqs))
+    snapped = scale[np.abs(scale[None, :] - midi[:, None]).argmin(axis=1)].astype(float)
     # the band's edges stay inside: never snap above 145 Hz or below 52 Hz
-    snapped = np.where(440.0 * 2 ** ((snapped - 69) / 12) > 145.0, snapped - 1, snapped)
-    snapped = np.where(440.0 * 2 ** ((snapped - 69) / 12) < 52.0, snapped + 1, snapped)
-    return 440.0 * 2 ** ((snapped - 69.0) / 12.0)
+    snapped -= snapped > librosa.hz_to_midi(145.0)
+    snapped += snapped < librosa.hz_to_midi(52.0)
+    return librosa.midi_to_hz(snapped)
 
 
 def make_groove(rng, pool, seconds, scale_pitches=True):
