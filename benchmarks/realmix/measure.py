@@ -75,6 +75,22 @@ def conditions(have_ffmpeg):
     return out
 
 
+def read_manifest(root):
+    """The grooves listed in ``root/corpus.json``; a missing or foreign folder stops with a
+    message naming the file and how to build it."""
+    path = os.path.join(root, "corpus.json")
+    try:
+        with open(path) as f:
+            grooves = json.load(f)["grooves"]
+    except FileNotFoundError:
+        sys.exit(f"{path} not found: build the corpus first (benchmarks/realmix/build_corpus.py --out {root})")
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        sys.exit(f"{path} is not a corpus manifest of build_corpus.py ({type(exc).__name__}: {exc})")
+    if not grooves:
+        sys.exit(f"{path} lists no grooves")
+    return grooves
+
+
 def read_truth(path):
     """Onsets and f0 of the log-drum notes from a ``*_ld.csv``."""
     with open(path) as f:
@@ -114,14 +130,18 @@ def rate(k, n):
 
 def measure(root, conds, limit=None):
     """Run every condition on the corpus. Returns the raw per-file results."""
-    with open(os.path.join(root, "corpus.json")) as f:
-        grooves = json.load(f)["grooves"][:limit]
+    grooves = read_manifest(root)[:limit]
     raw = {name: {"pos": [], "neg": [], "notes": []} for name in conds}
+    skipped = []
     for g_i, g in enumerate(grooves):
         stem = os.path.join(root, g["id"])
-        ref_on, ref_f0 = read_truth(stem + "_ld.csv")
-        for kind in ("ld", "neg"):
-            x0, sr0 = sf.read(f"{stem}_{kind}.flac", dtype="float32")
+        try:  # a groove with a missing or broken file is left out whole, and reported
+            ref_on, ref_f0 = read_truth(stem + "_ld.csv")
+            audio = {kind: sf.read(f"{stem}_{kind}.flac", dtype="float32") for kind in ("ld", "neg")}
+        except (OSError, sf.LibsndfileError, KeyError, ValueError) as exc:
+            skipped.append(f"{g['id']}: {type(exc).__name__}: {exc}")
+            continue
+        for kind, (x0, sr0) in audio.items():
             for name, fn in conds.items():
                 x, sr = fn(x0, sr0)
                 verdicts = clip_verdicts(x, sr)
@@ -132,6 +152,10 @@ def measure(root, conds, limit=None):
                     m["level_db_re_kick"] = g["log_drum"]["level_db_re_kick"]
                     raw[name]["notes"].append(m)
         print(f"{g_i + 1}/{len(grooves)}", end="\r", file=sys.stderr, flush=True)
+    for line in skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    if len(skipped) == len(grooves):
+        sys.exit("no groove could be read")
     return raw
 
 
