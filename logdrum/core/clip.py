@@ -28,7 +28,7 @@ import numpy as np
 
 from .config import DEFAULT_CONFIG, DetectorConfig
 
-__all__ = ["clip_score"]
+__all__ = ["clip_score", "score_onsets"]
 
 _PULSE_LINE = 0.4
 # A two-note line alternating 0.95 s and 1.23 s gaps is 13 % off its median: still a line.
@@ -71,10 +71,14 @@ def clip_score(events, duration_s: float, config: DetectorConfig = DEFAULT_CONFI
         ``n_events``, ``rate_per_s``, ``coverage`` (share of windows with an event),
         ``quality``, ``density``, ``coverage_factor``, ``line``.
     """
-    n = len(events)
-    onsets = [e.onset_s for e in events]
+    return score_onsets([e.onset_s for e in events], [e.confidence for e in events], duration_s, config)
+
+
+def score_onsets(onsets, confidences, duration_s: float, config: DetectorConfig = DEFAULT_CONFIG):
+    """:func:`clip_score` from the events' onsets (s) and confidences, as sequences."""
+    n = len(onsets)
     rate = n / duration_s if duration_s > 0 else 0.0
-    quality = float(np.mean([e.confidence for e in events])) if n else 0.0
+    quality = float(np.mean(confidences)) if n else 0.0
     coverage = _coverage(onsets, duration_s, config.coverage_window_s) if n else 0.0
     if n == 0:
         density = coverage_factor = 0.0

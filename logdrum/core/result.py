@@ -48,6 +48,12 @@ class LogDrumEvent(NamedTuple):
         The note's in-band peak level minus the broadband level of the whole signal over the
         256 ms after its onset (see :mod:`logdrum.core.mixlevel`): about 0 dB alone, below
         ``DetectorConfig.mix_level_min_db`` for a faint resonance under a cymbal.
+    line_note : bool
+        False for a hit that passed every check on its own. True for a note of the clip's
+        log-drum line that passed every check but the decay's: in a clip that holds log drums,
+        a note at the pitch of an accepted one whose decay the next note or a neighbour's
+        beating cut or bent (see :func:`logdrum.core.classify.line_notes`). Line notes are
+        reported, never counted towards the clip's verdict or score.
     """
 
     onset_s: float
@@ -59,6 +65,7 @@ class LogDrumEvent(NamedTuple):
     attack_db: float
     tonality: float
     mix_db: float = float("nan")
+    line_note: bool = False
 
     def to_dict(self) -> dict:
         return self._asdict()

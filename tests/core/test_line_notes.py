@@ -1,0 +1,100 @@
+"""Line notes: in a clip that holds log drums, notes at the line's pitch whose decay was cut.
+
+They are reported (``line_note=True``) and never change the verdict or the score
+(:func:`logdrum.core.classify.line_notes`).
+"""
+
+import numpy as np
+import pytest
+
+import logdrum
+from logdrum import synth
+from logdrum.core import classify
+from logdrum.core.clip import clip_score
+from logdrum.core.events import CandidateFeatures
+from logdrum.core.result import REJECT_REASONS
+
+SR = 16000
+
+
+def _features(rows):
+    """CandidateFeatures from dicts; unnamed fields take a clean log drum's values."""
+    clean = dict(onset_s=0.0, peak_dbfs=-10.0, attack_db=20.0, held_db=15.0, tail_ms=400.0,
+                 decay_ms=400.0, f0_hz=60.0, tonality=1.0, glide_ratio=0.9, early_ratio=1.0, mix_db=0.0)
+    cols = {k: np.array([r.get(k, v) for r in rows], float) for k, v in clean.items()}
+    return CandidateFeatures(**cols)
+
+
+def test_a_cut_decay_at_the_line_pitch_is_a_line_note():
+    feat = _features([
+        dict(onset_s=0.0, f0_hz=60.0),                       # accepted: defines the line
+        dict(onset_s=0.5, f0_hz=61.0, decay_ms=90.0),        # too short a decay, 1.7 % off: line
+        dict(onset_s=1.0, f0_hz=60.0, decay_ms=np.nan, tail_ms=50.0),  # cut short: line
+        dict(onset_s=1.5, f0_hz=60.0, decay_ms=3000.0),      # too long: line
+        dict(onset_s=2.0, f0_hz=66.0, decay_ms=90.0),        # a whole tone away: not
+        dict(onset_s=2.5, f0_hz=60.0, decay_ms=90.0, tonality=0.2),   # not tonal too: not
+        dict(onset_s=3.0, f0_hz=60.0, decay_ms=90.0, attack_db=2.0),  # not percussive: not
+        dict(onset_s=3.5, f0_hz=60.0, decay_ms=90.0, mix_db=-30.0),   # buried in the mix: not
+        dict(onset_s=0.05, f0_hz=60.0, decay_ms=90.0),       # 50 ms after the accepted one: same note
+    ])
+    reason = classify.reject_reasons(feat)
+    assert reason[0] == -1 and (reason[1:] >= 0).all()
+    line = classify.line_notes(feat, reason)
+    assert line.tolist() == [False, True, True, True, False, False, False, False, False]
+
+
+def test_no_accepted_event_no_line():
+    feat = _features([dict(onset_s=0.5, decay_ms=90.0), dict(onset_s=1.0, decay_ms=90.0)])
+    reason = classify.reject_reasons(feat)
+    assert not classify.line_notes(feat, reason).any()
+
+
+def test_two_cut_notes_of_one_hit_give_one_line_note():
+    feat = _features([dict(onset_s=0.0), dict(onset_s=1.0, decay_ms=90.0), dict(onset_s=1.06, decay_ms=90.0)])
+    line = classify.line_notes(feat, classify.reject_reasons(feat))
+    assert line.tolist() == [False, True, False]
+
+
+def test_classify_marks_line_notes_and_only_with_line():
+    feat = _features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=90.0)])
+    strict, _ = classify.classify(feat)
+    assert [e.line_note for e in strict] == [False]
+    line = classify.line_notes(feat, classify.reject_reasons(feat))
+    events, rejected = classify.classify(feat, line=line)
+    assert sorted(e.line_note for e in events) == [False, True]
+    assert not rejected
+    # a decay that could not be measured still gets a confidence in [0.5, 1]
+    feat = _features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=np.nan, tail_ms=50.0)])
+    events, _ = classify.classify(feat, line=classify.line_notes(feat, classify.reject_reasons(feat)))
+    assert all(0.5 <= e.confidence <= 1.0 for e in events)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_line_notes_never_move_the_verdict_or_the_score(seed):
+    # a dense line whose notes ring into each other, under kicks, hats and chords
+    x = synth.groove(SR, bars=8, seed=seed, tau=0.6, drive=2.0)
+    a = logdrum.analyze(x, SR)
+    assert a.holds_log_drums
+    strict = [e for e in a.events if not e.line_note]
+    score, _ = clip_score(strict, a.duration_s)
+    assert score == pytest.approx(a.score)
+    assert a.details["n_events"] == len(strict)
+    pitches = np.array([e.f0_hz for e in strict])
+    for e in a.events:
+        if e.line_note:
+            assert np.min(np.abs(np.log(e.f0_hz / pitches))) < np.log(1.03)
+            assert e.onset_s not in [c.onset_s for c in a.rejected]
+
+
+def test_a_clip_without_log_drums_has_no_line_notes():
+    x = synth.groove(SR, bars=8, seed=0, log_drums=False)
+    a = logdrum.analyze(x, SR)
+    assert not a.holds_log_drums
+    assert not any(e.line_note for e in a.events)
+
+
+def test_line_note_is_the_last_field_and_defaults_false():
+    # old code building events positionally keeps working
+    e = logdrum.LogDrumEvent(0.1, 60.0, 400.0, 0.9, -10.0, 0.9, 20.0, 1.0)
+    assert e.line_note is False and e._fields[-1] == "line_note"
+    assert "same note" == REJECT_REASONS[-1]
