@@ -6,18 +6,18 @@ wider the glide: an envelope at f0 times the attack late, by an amount that depe
 glide (the fixed correction of :mod:`logdrum.core.events` is right only at the median glide).
 The attack is where the spectrum between ``0.92 f0`` and ``1.55 f0`` grows: the half-wave
 rectified spectral flux over those bins (as in librosa's ``onset_strength``, restricted to the
-note's own band) of 64 ms Hann frames every 5 ms, from 120 ms before the first estimate to
-60 ms after it. Each bin's growth is counted over its largest magnitude of the last 40 ms, not
+note's own band) of 64 ms Hann frames every 5 ms, from 100 ms before the first estimate to
+50 ms after it. Each bin's growth is counted over its largest magnitude of the last 30 ms, not
 over the frame before: two notes a few hertz apart beat, and a beat regrows what it lost a few
 frames earlier, where an attack rises above everything before it. The attack is the earliest
 flux peak of at least 3/4 of the largest (a kick a 16th after the note can grow the band as
 much). No calibration: the flux peaks at the attack whatever the glide.
 
 Measured on ``benchmarks/realmix`` (100 grooves, 7,119 notes; docs/detector.md): note F
-0.70 -> 0.76, the share of accepted events 50-150 ms from their note 11 % -> 7 %. Known
+0.70 -> 0.76 (with line notes on both sides). Known
 limit: a note a 16th after one a minor third above it (``logdrum.synth.groove``'s steps 10
 and 11) shares its 64 ms bins with the ringing note, and their interference grows the band
-about 60 ms after the attack, which then reads late.
+56-65 ms after the attack, which then reads late.
 
 The kernel sums the signal once per hop and bin (a sliding DFT in blocks) and windows
 afterwards, a Hann window being three neighbouring bins of the rectangular one:
