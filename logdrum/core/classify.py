@@ -169,7 +169,7 @@ def event_confidence(tau_ms, tonality, attack_db, config: DetectorConfig = DEFAU
     return (s_tau * s_ton * s_att) ** (1.0 / 3.0)
 
 
-def classify(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG, line=None):
+def classify(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG, line=None, reason=None):
     """Split candidates into accepted :class:`LogDrumEvent` and rejected :class:`Candidate`.
 
     Parameters
@@ -179,12 +179,14 @@ def classify(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG, l
     line : numpy.ndarray of bool, optional
         Candidates to accept as notes of the clip's line (``line_note=True``): the
         :func:`line_notes` of a clip that holds log drums.
+    reason : numpy.ndarray of int, optional
+        :func:`reject_reasons` of ``feat``, where the caller has it already.
 
     Returns
     -------
     events, rejected : tuple, tuple
     """
-    reason = reject_reasons(feat, config)
+    reason = reject_reasons(feat, config) if reason is None else np.array(reason)
     in_line = np.zeros(len(feat), bool) if line is None else np.asarray(line, bool)
     reason[in_line] = -1
     ok = reason < 0

@@ -67,10 +67,10 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     feat = measure_candidates(y, rate, env_db, hop_s, delay_s, config)
     # The level against the whole mix is the last check: measure it only on the candidates
     # that passed every other one (they fail it now, their mix_db being unknown).
-    alive = reject_reasons(feat, config) == _MIX_CHECK
-    _measure_mix_level(feat, x, sr, alive)
+    _measure_mix_level(feat, x, sr, reject_reasons(feat, config) == _MIX_CHECK)
     # Only the notes reported are timed on their glide band (logdrum.core.onset): 1 in 3
-    # candidates, a fraction of the cost of timing them all.
+    # candidates, a fraction of the cost of timing them all. New onsets can make two accepted
+    # events one note ("same note"), hence the second look.
     _refine_onsets(feat, y, rate, reject_reasons(feat, config) < 0)
     reason = reject_reasons(feat, config)
     ok = reason < 0
@@ -85,7 +85,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         _measure_mix_level(feat, x, sr, line_candidates(feat, config))
         line = line_notes(feat, reason, config)
         _refine_onsets(feat, y, rate, line)
-    events, rejected = classify(feat, config, line)
+    events, rejected = classify(feat, config, line, reason)
     return Analysis(
         events=events, rejected=rejected, score=score,
         holds_log_drums=holds, duration_s=duration_s, sr=float(sr),

@@ -191,8 +191,21 @@ def refine_onsets(y, rate, onset_s, f0):
     -------
     numpy.ndarray
         The refined onsets; the first estimate where the band never grew.
+
+    Raises
+    ------
+    ValueError
+        ``onset_s`` and ``f0`` of different shapes, a pitch that is not a positive finite
+        number of Hz, or a rate that is not positive (the kernel would read out of its tables).
     """
     onset_s = np.asarray(onset_s, dtype=float)
+    f0 = np.asarray(f0, dtype=float)
+    if onset_s.shape != f0.shape or onset_s.ndim != 1:
+        raise ValueError(f"onset_s and f0 must be 1-D arrays of one length, got shapes {onset_s.shape} and {f0.shape}")
+    if not np.all(np.isfinite(f0) & (f0 > 0)) or not np.all(np.isfinite(onset_s)):
+        raise ValueError("f0 must hold positive finite pitches in Hz and onset_s finite times")
+    if not (np.isfinite(rate) and rate > 0):
+        raise ValueError(f"rate must be a positive number of Hz, got {rate}")
     if onset_s.size == 0:
         return onset_s.copy()
     hop = max(1, int(round(_HOP_S * rate)))
@@ -201,7 +214,7 @@ def refine_onsets(y, rate, onset_s, f0):
     memory = max(1, int(round(MEMORY_S * rate / hop)))
     half = hop * n_blocks // 2
     first = np.round((onset_s - SEARCH_S[0]) * rate).astype(np.int64) - half
-    frame = glide_flux_onsets(np.ascontiguousarray(y), float(rate), first, np.asarray(f0, dtype=float), hop,
+    frame = glide_flux_onsets(np.ascontiguousarray(y), float(rate), first, f0, hop,
                               n_blocks, n_frames, memory, GLIDE_BAND[0], GLIDE_BAND[1], EARLIEST_SHARE)
     refined = (first + frame * hop + half) / rate
     return np.where(frame >= 0, np.maximum(refined, 0.0), onset_s)

@@ -54,3 +54,22 @@ def test_a_lone_note_of_any_glide_reports_its_attack_within_20_ms(f0, glide, dri
     synth.place(x, synth.log_drum(sr, f0, 0.4, glide=glide, drive=drive), at, sr)
     own = [e.onset_s - at for e in logdrum.analyze(x, sr).events if abs(np.log(e.f0_hz / f0)) < np.log(1.1)]
     assert own and min(abs(d) for d in own) <= 0.02, own
+
+
+def test_refine_onsets_on_bad_input_says_what_is_wrong():
+    import pytest
+
+    from logdrum.core.onset import refine_onsets
+
+    y = np.zeros(4000)
+    assert refine_onsets(y, 2000.0, np.array([]), np.array([])).size == 0
+    with pytest.raises(ValueError, match="one length"):
+        refine_onsets(y, 2000.0, np.array([0.5, 1.0]), np.array([60.0]))
+    with pytest.raises(ValueError, match="positive finite pitches"):
+        refine_onsets(y, 2000.0, np.array([0.5]), np.array([np.nan]))
+    with pytest.raises(ValueError, match="positive finite pitches"):
+        refine_onsets(y, 2000.0, np.array([0.5]), np.array([-60.0]))
+    with pytest.raises(ValueError, match="rate"):
+        refine_onsets(y, 0.0, np.array([0.5]), np.array([60.0]))
+    # silence never grows: the first estimate stays
+    assert refine_onsets(y, 2000.0, np.array([0.5]), np.array([60.0])).tolist() == [0.5]
