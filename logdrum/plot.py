@@ -61,8 +61,12 @@ def plot_analysis(analysis, audio=None, sr=None, *, title=None, ax=None):
         ax.axvline(c.onset_s, color=colour, lw=0.8, ls=":",
                    label=f"rejected: {c.reason}" if c.reason not in seen else None)
         seen.add(c.reason)
-    for i, e in enumerate(analysis.events):
-        ax.axvline(e.onset_s, color="tab:green", lw=1.2, label="log drum" if i == 0 else None)
+    for e in analysis.events:
+        # a line note (accepted for the line, its decay cut) is dashed
+        label = "log drum (line note)" if e.line_note else "log drum"
+        ax.axvline(e.onset_s, color="tab:green", lw=1.2, ls="--" if e.line_note else "-",
+                   label=label if label not in seen else None)
+        seen.add(label)
         if len(analysis.events) <= 24:
             ax.annotate(f"{e.f0_hz:.0f} Hz\n{e.decay_ms:.0f} ms", (e.onset_s, e.peak_dbfs),
                         xytext=(3, 2), textcoords="offset points", fontsize=7, color="tab:green")

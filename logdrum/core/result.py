@@ -154,18 +154,19 @@ class Analysis:
         return counts
 
     def events_table(self, limit=None) -> str:
-        """The accepted events as a fixed-width text table (header line first).
+        """The accepted events as a fixed-width text table (header line first); ``line`` says
+        ``yes`` for a line note.
 
         Parameters
         ----------
         limit : int, optional
             Show only the first ``limit`` events.
         """
-        lines = [f"  {'onset_s':>8} {'f0_hz':>7} {'decay_ms':>8} {'glide':>6} {'peak_dbfs':>9} {'conf':>5}"]
+        lines = [f"  {'onset_s':>8} {'f0_hz':>7} {'decay_ms':>8} {'glide':>6} {'peak_dbfs':>9} {'conf':>5} line"]
         for e in self.events[:limit]:
             glide = f"{e.glide_ratio:6.2f}" if e.glide_ratio == e.glide_ratio else f"{'-':>6}"
             lines.append(f"  {e.onset_s:8.3f} {e.f0_hz:7.1f} {e.decay_ms:8.0f} {glide} "
-                         f"{e.peak_dbfs:9.1f} {e.confidence:5.2f}")
+                         f"{e.peak_dbfs:9.1f} {e.confidence:5.2f} {'yes' if e.line_note else '':>4}".rstrip())
         return "\n".join(lines)
 
     def to_dict(self, envelope: bool = False) -> dict:
