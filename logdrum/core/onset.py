@@ -19,7 +19,8 @@ limit: a note a 16th after one a minor third above it (``logdrum.synth.groove``'
 and 11) shares its 64 ms bins with the ringing note, and their interference grows the band
 56-65 ms after the attack, which then reads late.
 
-The kernel sums the signal once per hop and bin (a sliding DFT in blocks) and windows
+The kernel sums the signal once per hop and bin (a sliding DFT in blocks: a dot product with a
+fixed row of twiddles, turned by the block's phasor) and windows
 afterwards, a Hann window being three neighbouring bins of the rectangular one:
 ``H[k] = X[k] / 2 - (X[k-1] + X[k+1]) / 4``.
 """
@@ -46,35 +47,38 @@ EARLIEST_SHARE = 0.75
 
 @njit(cache=True)
 def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t, frame_c,
-               frame_s, part_r, part_i, mags, fluxes):
+               frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes):
     n_bins = k_hi - k_lo + 3  # the band and one bin each side, for the Hann combination
     n_fft = hop * n_blocks
     n_y = y.shape[0]
     acc = n_frames - 1 + n_blocks  # row of part_r/part_i holding the current frame's DFT
+    # sum_j y[s0 + j] exp(-2j pi k (b hop + j) / n_fft) is the block's phasor exp(-2j pi k b hop /
+    # n_fft) times a dot product with one fixed row of twiddles per bin: contiguous loops
     for q in range(n_bins):
         k = k_lo - 1 + q
-        m = 0  # k * (sample - first) mod n_fft, stepped: the table holds exp(-2j pi m / n_fft)
-        for b in range(acc):
-            ar = ai = 0.0
-            s0 = first + b * hop
-            if s0 >= 0 and s0 + hop <= n_y:
+        for j in range(hop):
+            m = (k * j) % n_fft
+            tw_r[q, j] = cos_t[m]
+            tw_i[q, j] = sin_t[m]
+    for b in range(acc):
+        s0 = first + b * hop
+        inside = s0 >= 0 and s0 + hop <= n_y
+        for q in range(n_bins):
+            dr = di = 0.0
+            if inside:
                 block = y[s0:s0 + hop]
                 for j in range(hop):
-                    ar += block[j] * cos_t[m]
-                    ai += block[j] * sin_t[m]
-                    m += k
-                    if m >= n_fft:
-                        m -= n_fft
+                    dr += block[j] * tw_r[q, j]
+                    di += block[j] * tw_i[q, j]
             else:
                 for j in range(hop):
                     if 0 <= s0 + j < n_y:
-                        ar += y[s0 + j] * cos_t[m]
-                        ai += y[s0 + j] * sin_t[m]
-                    m += k
-                    if m >= n_fft:
-                        m -= n_fft
-            part_r[b, q] = ar
-            part_i[b, q] = ai
+                        dr += y[s0 + j] * tw_r[q, j]
+                        di += y[s0 + j] * tw_i[q, j]
+            m = ((k_lo - 1 + q) * b * hop) % n_fft
+            c, sn = cos_t[m], sin_t[m]
+            part_r[b, q] = dr * c - di * sn
+            part_i[b, q] = dr * sn + di * c
     for q in range(n_bins):
         part_r[acc, q] = part_i[acc, q] = 0.0
         for b in range(n_blocks):
@@ -157,6 +161,8 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
     part_r = np.empty((n_frames + n_blocks, max_bins))
     part_i = np.empty((n_frames + n_blocks, max_bins))
     mags = np.empty((n_frames, max_bins))
+    tw_r = np.empty((max_bins, hop))
+    tw_i = np.empty((max_bins, hop))
     frame_c = np.empty(n_frames)
     frame_s = np.empty(n_frames)
     for f in range(n_frames):
@@ -172,7 +178,7 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
         k_lo = max(k_lo, 1)
         k_hi = max(min(k_hi, n_fft // 2 - 1), k_lo)
         out[i] = _flux_peak(y, first[i], k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t,
-                            frame_c, frame_s, part_r, part_i, mags, fluxes)
+                            frame_c, frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes)
     return out
 
 
