@@ -90,21 +90,34 @@ def _repeats(feat, accepted):
     return dup
 
 
-def _only_decay_fails(fails, n, mix_unknown):
+def _only_decay_fails(fails, n):
+    """True where a decay check fails and no other does, the mix level's aside."""
     decay = np.zeros(n, bool)
     other = np.zeros(n, bool)
     for code, failed in enumerate(fails):
         if code in _DECAY_CHECKS:
             decay |= failed
-        elif not (mix_unknown and code == _MIX_CHECK):
+        elif code != _MIX_CHECK:
             other |= failed
     return decay & ~other
 
 
-def line_candidates(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """Candidates that fail the decay checks and no other, the level against the mix not yet
-    counted (the detector measures it on these only once a clip holds log drums)."""
-    return _only_decay_fails(_failed_checks(feat, config), len(feat), mix_unknown=True)
+def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Candidates that may be notes of the clip's line: they fail the decay checks and no
+    other but, maybe, the level against the mix (the detector measures it on these only, once a
+    clip holds log drums), and lie within 3 % of the pitch of an accepted event (``reason < 0``)."""
+    accepted = np.asarray(reason) < 0
+    maybe = _only_decay_fails(_failed_checks(feat, config), len(feat)) & ~accepted
+    if not accepted.any() or not maybe.any():
+        return np.zeros(len(feat), bool)
+    log_f = np.log(feat.f0_hz)
+    pitches = np.unique(log_f[accepted])
+    cand = np.flatnonzero(maybe)
+    k = np.searchsorted(pitches, log_f[cand])
+    nearest = np.minimum(np.abs(log_f[cand] - pitches[np.maximum(k - 1, 0)]),
+                         np.abs(log_f[cand] - pitches[np.minimum(k, pitches.size - 1)]))
+    maybe[cand[nearest >= np.log(_LINE_PITCH)]] = False
+    return maybe
 
 
 def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
@@ -120,20 +133,12 @@ def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT
     -------
     numpy.ndarray of bool
     """
-    accepted = np.asarray(reason) < 0
     line = np.zeros(len(feat), bool)
-    if not accepted.any():
-        return line
-    cand = np.flatnonzero(_only_decay_fails(_failed_checks(feat, config), len(feat), mix_unknown=False) & ~accepted)
+    cand = np.flatnonzero(line_candidates(feat, reason, config) & (feat.mix_db >= config.mix_level_min_db))
     if not cand.size:
         return line
     log_f = np.log(feat.f0_hz)
-    pitches = np.unique(log_f[accepted])
-    k = np.searchsorted(pitches, log_f[cand])
-    nearest = np.minimum(np.abs(log_f[cand] - pitches[np.maximum(k - 1, 0)]),
-                         np.abs(log_f[cand] - pitches[np.minimum(k, pitches.size - 1)]))
-    cand = cand[nearest < np.log(_LINE_PITCH)]
-    acc = np.flatnonzero(accepted)
+    acc = np.flatnonzero(np.asarray(reason) < 0)
     acc = acc[np.argsort(feat.onset_s[acc], kind="stable")]
     acc_on = feat.onset_s[acc]
     same_pitch = np.log(_SAME_NOTE_PITCH)

@@ -82,7 +82,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     if holds:
         # The verdict stands on the events that passed every check; the notes of the line
         # whose decay was cut or bent are reported with them (logdrum.core.classify.line_notes).
-        _measure_mix_level(feat, x, sr, line_candidates(feat, config))
+        _measure_mix_level(feat, x, sr, line_candidates(feat, reason, config))
         line = line_notes(feat, reason, config)
         _refine_onsets(feat, y, rate, line)
     events, rejected = classify(feat, config, line, reason)
