@@ -67,13 +67,16 @@ def score_file(path) -> dict:
         return row
     a = analyze(audio, sr)
     evidence, share = audio_evidence(a)
-    f0 = [e.f0_hz for e in a.events]
-    tau = [e.decay_ms for e in a.events]
+    # the summary describes the events the verdict stands on: a line note's decay was cut
+    # (NaN or out of range), and events_per_min counts the others too
+    strict = [e for e in a.events if not e.line_note]
+    f0 = [e.f0_hz for e in strict]
+    tau = [e.decay_ms for e in strict]
     row.update(
         score=evidence,
         detector_score=a.score,
         beat_share=share,
-        n_events=len(a.events),
+        n_events=len(strict),
         events_per_min=60.0 * a.details.get("rate_per_s", 0.0),
         mean_confidence=a.details.get("quality", 0.0),
         median_f0_hz=float(np.median(f0)) if f0 else None,

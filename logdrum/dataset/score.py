@@ -10,7 +10,8 @@ The score has two parts.
   accepted log-drum events, times the smaller of a density term (0 at 21 events/min, 1 from
   51/min) and a coverage term (share of 3 s windows holding an event, 0 at 50 %, 1 from
   90 %), times the line factor (0.4 for a metronomic pulse such as a long 808 on every bar).
-- ``beat_share`` is the share of beats that carry at least one log-drum onset, with beats laid
+- ``beat_share`` is the share of beats that carry at least one log-drum onset (line notes
+  included: they are notes of the line), with beats laid
   out at :data:`NOMINAL_BPM` (amapiano sits at 110-115 BPM; no beat tracker is needed because a
   slot is one beat long whatever the phase). Where the clip verdict only asks whether most
   bars hold a note, this ranks the clips that pass: a line with a note on most beats scores
