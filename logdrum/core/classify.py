@@ -90,10 +90,10 @@ def _repeats(feat, accepted):
     return dup
 
 
-def _only_decay_fails(fails, n):
+def _only_decay_fails(fails):
     """True where a decay check fails and no other does, the mix level's aside."""
-    decay = np.zeros(n, bool)
-    other = np.zeros(n, bool)
+    decay = np.zeros_like(fails[0])
+    other = np.zeros_like(fails[0])
     for code, failed in enumerate(fails):
         if code in _DECAY_CHECKS:
             decay |= failed
@@ -107,7 +107,7 @@ def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DE
     other but, maybe, the level against the mix (the detector measures it on these only, once a
     clip holds log drums), and lie within 3 % of the pitch of an accepted event (``reason < 0``)."""
     accepted = np.asarray(reason) < 0
-    maybe = _only_decay_fails(_failed_checks(feat, config), len(feat)) & ~accepted
+    maybe = _only_decay_fails(_failed_checks(feat, config)) & ~accepted
     if not accepted.any() or not maybe.any():
         return np.zeros(len(feat), bool)
     log_f = np.log(feat.f0_hz)
