@@ -30,8 +30,8 @@ class DetectorConfig:
         of the scale outside 50-150 Hz gets in (open hats, snares and a bass drum ring at
         154-157 Hz, which the old 5 % admitted).
     analysis_rate : float
-        Target rate in Hz of the decimated signal. The real rate is ``sr / (sr // analysis_rate)``,
-        between ``analysis_rate`` and twice that.
+        Rate in Hz of the decimated signal the detector reads, whatever the input rate (the
+        input's own rate where that is lower); see :mod:`logdrum.core.frontend`.
     hop_ms, window_ms : float
         Hop and length of the band-envelope frames.
     tau_min_ms, tau_max_ms : float

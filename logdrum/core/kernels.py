@@ -73,6 +73,35 @@ def decimate_parallel(x, h, factor, delay, out):
 
 
 @njit(cache=True, fastmath=_FAST)
+def cubic_resample(y, step, out):
+    """``out[m] = y(m * step)``, read between samples by 4-point (cubic) Lagrange
+    interpolation, zero outside ``y``. At the analysis rate it is exact to 0.01 dB up to
+    150 Hz and 0.15 dB at 300 Hz, the top of the pitch search."""
+    n = y.shape[0]
+    for m in range(out.shape[0]):
+        u = m * step
+        i = int(u)
+        d = u - i
+        w_prev = -d * (d - 1.0) * (d - 2.0) / 6.0
+        w0 = (d + 1.0) * (d - 1.0) * (d - 2.0) / 2.0
+        w1 = -(d + 1.0) * d * (d - 2.0) / 2.0
+        w2 = (d + 1.0) * d * (d - 1.0) / 6.0
+        if i >= 1 and i + 2 < n:
+            out[m] = w_prev * y[i - 1] + w0 * y[i] + w1 * y[i + 1] + w2 * y[i + 2]
+        else:
+            acc = 0.0
+            if 0 <= i - 1 < n:
+                acc += w_prev * y[i - 1]
+            if 0 <= i < n:
+                acc += w0 * y[i]
+            if 0 <= i + 1 < n:
+                acc += w1 * y[i + 1]
+            if 0 <= i + 2 < n:
+                acc += w2 * y[i + 2]
+            out[m] = acc
+
+
+@njit(cache=True, fastmath=_FAST)
 def _biquad(v, c, z0, z1):
     """One section in transposed direct form II: its output and new state, for the
     coefficients ``c = (b0, b1, b2, a1, a2)``."""
