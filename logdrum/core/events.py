@@ -7,7 +7,8 @@ Every candidate above the floor is then measured:
 
 - f0, tonality and the pitch glide from spectra of the wide-band analysis signal (30-300 Hz,
   so a tone above the band is measured at its own pitch, not at the band-pass skirt), in
-  fixed windows after the peak, all in one batched FFT;
+  fixed windows after the peak, all in one batched FFT; f0 is the peak that grew most since
+  just before the onset, not simply the largest (the note before may still ring louder);
 - attack, extent and decay tau on the note's own narrowband envelope at f0
   (:mod:`logdrum.core.decay`), so neighbouring notes, beating and a kick on the same beat do not
   cut or bend the decay. The onset reported is then read on that envelope too: the band
@@ -40,6 +41,8 @@ _FFT_BLOCK = 256  # rows per batched FFT: bounded memory, and a block stays in c
 # and a quarter of the Python calls.
 _GLIDE_BLOCK = 4 * _FFT_BLOCK
 _FULL_CONTRAST_DB = 40.0
+# the spectrum a candidate's pitch is compared with: a main window ending 10 ms before its onset
+_BEFORE_GAP_S = 0.01
 # above this tonality the long window is trusted as it is (well above any tonality_min in use)
 _TONALITY_RETRY = 0.7
 # narrowband note envelope (logdrum.core.decay): smoothing, where the peak may lie, fit start
@@ -87,45 +90,75 @@ class CandidateFeatures:
         return self.onset_s.shape[0]
 
 
-def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True, block=_FFT_BLOCK):
+def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True, block=_FFT_BLOCK, before=None):
     """Spectral peak frequency and tonality of the excerpts ``y[s:s+len]``, in blocks of
     ``block`` rows so that memory stays bounded however long the clip (tonality 0 with
-    ``tonality=False``, where only the frequency is wanted)."""
+    ``tonality=False``, where only the frequency is wanted). ``before``: the ``(starts,
+    lengths)`` of the excerpts just before each onset; the peak is then the one that grew
+    most since (:func:`logdrum.core.kernels.spectral_peaks`)."""
     f = np.empty(starts.shape[0])
     contrast = np.empty(starts.shape[0])
-    buffers = {}  # one zeroed frame buffer per FFT size, reused by the blocks
+    buffers = {}  # zeroed frame buffers per FFT size, reused by the blocks
     for lo in range(0, starts.shape[0], block):
         rows = slice(lo, lo + block)
+        pre = None if before is None else (before[0][rows], before[1][rows])
         f[rows], contrast[rows] = _pitch_block(y, rate, starts[rows], lengths[rows], n_fft, widen, tonality,
-                                               buffers, min(block, starts.shape[0]))
+                                               buffers, min(block, starts.shape[0]), pre)
     return f, np.clip(contrast / _FULL_CONTRAST_DB, 0.0, 1.0)
 
 
-def _pitch_block(y, rate, starts, lengths, n_fft, widen, tonality, buffers, block):
+def _frames(y, starts, lengths, n_fft, buffers, key, block):
+    if (key, n_fft) not in buffers:
+        buffers[key, n_fft] = np.zeros((block, n_fft), np.float32), np.zeros(block, np.int64)
+    frames, filled = buffers[key, n_fft]
+    kernels.windowed_frames(y, starts, lengths, frames, filled)
+    return frames[:starts.shape[0]]
+
+
+def _pitch_block(y, rate, starts, lengths, n_fft, widen, tonality, buffers, block, before):
     from scipy import fft
 
     # at analysis rates above 2 kHz a window holds more samples than the nominal FFT size
     n_fft = max(n_fft, 1 << int(np.ceil(np.log2(max(int(lengths.max()), 2)))))
-    if n_fft not in buffers:
-        buffers[n_fft] = np.zeros((block, n_fft), np.float32), np.zeros(block, np.int64)
-    frames, filled = buffers[n_fft]
-    kernels.windowed_frames(y, starts, lengths, frames, filled)
     df = rate / n_fft
     # the flanks start outside the window's main lobe (or outside +-widen of the pitch)
     widths = 2.5 * rate / np.maximum(lengths, 2)
     # the search never reads past the top of the range plus three flank widths
     k_max = min(n_fft // 2 + 1, int((_F_SEARCH[1] * (1 + 3 * widen) + 3 * widths.max()) / df) + 3)
+    spec = fft.rfft(_frames(y, starts, lengths, n_fft, buffers, "after", block), axis=1)
+    amp_before = None
+    if before is not None:
+        # the last n_fft samples before the onset where the look back is longer than the FFT
+        pre_ends = before[0] + before[1]
+        pre_lengths = np.minimum(before[1], n_fft)
+        pre = fft.rfft(_frames(y, pre_ends - pre_lengths, pre_lengths, n_fft, buffers, "before", block), axis=1)
+        # on the scale of each row: a Hann window of L samples sums to (L - 1) / 2
+        scale = np.maximum(lengths - 1, 0) / np.maximum(pre_lengths - 1, 1)
+        amp_before = np.abs(pre[:, :k_max]) * scale[:, None].astype(np.float32)
     # with widen, the flanks start at least widen * f from the pitch f
-    return kernels.spectral_peaks(fft.rfft(frames[:starts.shape[0]], axis=1), k_max, df, _F_SEARCH[0],
-                                  _F_SEARCH[1], widths, widen, tonality)
+    return kernels.spectral_peaks(spec, k_max, df, _F_SEARCH[0], _F_SEARCH[1], widths, widen, tonality,
+                                  amp_before)
 
 
-def _spectral_features(y, rate, peak_at):
+def _spectral_features(y, rate, peak_at, onset_at):
     """f0, tonality and the early and late pitch (for the glide) of notes peaking at
-    ``peak_at`` (samples)."""
+    ``peak_at`` and starting at ``onset_at`` (samples).
+
+    f0 is the peak of the main window that grew most since the same window ending just
+    before the onset: in a dense line the note before, still ringing, can be louder than the
+    new one (read as the largest peak, a note a fourth under a louder one took its pitch and
+    failed as not percussive, ``tests/core/test_detector_mixtures.py``). The half-window retry
+    and the glide windows keep the largest peak: compared with what came before they lost
+    more notes of the built-in groove (a kick or chord starting just before) than they won."""
     room = y.shape[0] - peak_at
     main = int(_MAIN_WINDOW_S * rate)
-    f0, tonality = _pitch(y, rate, peak_at, np.minimum(room, main), _N_FFT, widen=0.15)
+    pre_end = np.clip(onset_at - int(_BEFORE_GAP_S * rate), 0, y.shape[0])
+    pre_start = np.maximum(pre_end - main, 0)
+    # under half the window (a note at the start of the clip), too short a look to compare
+    # with: nothing before it counts
+    pre_len = pre_end - pre_start
+    before = (pre_start, np.where(2 * pre_len >= main, pre_len, 0))
+    f0, tonality = _pitch(y, rate, peak_at, np.minimum(room, main), _N_FFT, widen=0.15, before=before)
     # Where that is not tonal, try the same note over the first half only: in a dense line the
     # next hit (often a kick a 16th later) sits in the second half of the long window.
     redo = np.flatnonzero(~(tonality >= _TONALITY_RETRY))
@@ -201,7 +234,8 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     if idx.size:
         # spectra start at the envelope peak, shifted back by the band-pass delay
         peak_at = np.clip(np.round((peaks[idx] * hop_s - delay_s) * rate).astype(np.int64), 0, y.shape[0] - 2)
-        f0[idx], tonality[idx], f_early, f_late = _spectral_features(y, rate, peak_at)
+        onset_at = np.round(onset_s[idx] * rate).astype(np.int64)
+        f0[idx], tonality[idx], f_early, f_late = _spectral_features(y, rate, peak_at, onset_at)
         early_ratio[idx] = f_early / f0[idx]
 
         sel = idx[np.isfinite(f0[idx])]

@@ -248,7 +248,7 @@ def windowed_frames(x, starts, lengths, frames, filled):
 
 
 @njit(cache=True)
-def spectral_peaks(spec, k_max, df, f_lo, f_hi, half_widths, widen=0.0, with_contrast=True):
+def spectral_peaks(spec, k_max, df, f_lo, f_hi, half_widths, widen=0.0, with_contrast=True, before=None):
     """Per row of a complex spectrum (``rfft`` rows; only the first ``k_max`` bins are read):
     the interpolated peak frequency in ``[f_lo, f_hi]`` and its contrast: peak power over the
     median power of the flanks, the bins between ``w = max(half_widths[i], widen * f)`` and
@@ -257,7 +257,12 @@ def spectral_peaks(spec, k_max, df, f_lo, f_hi, half_widths, widen=0.0, with_con
     neighbours (the median, unlike the mean, ignores a second peak). With
     ``with_contrast=False`` only the frequencies are found (the contrast stays 0): the median
     is most of the cost. The power of a row is taken into a buffer reused from row to row (as
-    float32 products, like ``abs(spec) ** 2``), not into a ``(rows, k_max)`` array."""
+    float32 products, like ``abs(spec) ** 2``), not into a ``(rows, k_max)`` array.
+
+    ``before`` (rows, at least ``k_max`` bins), when given: the amplitude spectrum of each
+    row's signal just before its onset, on the row's scale. The peak is then the local maximum
+    that grew most since (a new note under one still ringing louder), and the largest peak
+    only where none grew."""
     rows = spec.shape[0]
     f0 = np.full(rows, np.nan)
     contrast = np.zeros(rows)
@@ -274,6 +279,14 @@ def spectral_peaks(spec, k_max, df, f_lo, f_hi, half_widths, widen=0.0, with_con
         for k in range(k_lo, k_hi + 1):
             if power[k] > power[best]:
                 best = k
+        if before is not None:
+            grown = 0.0
+            for k in range(max(k_lo, 1), k_hi + 1):
+                if power[k] >= power[k - 1] and power[k] >= power[k + 1]:
+                    g = np.sqrt(power[k]) - before[i, k]
+                    if g > grown:
+                        grown = g
+                        best = k
         if power[best] <= 0.0:
             continue
         # parabolic interpolation on log power around the maximum bin

@@ -118,3 +118,24 @@ def test_a_room_reverb_does_not_hide_the_line_or_invent_one():
     assert logdrum.analyze(_reverb(synth.groove(SR, bars=8), 0.5), SR).holds_log_drums
     dry = _reverb(synth.groove(SR, bars=8, log_drums=False), 0.5)
     assert not logdrum.analyze(dry, SR).holds_log_drums
+
+
+@settings(max_examples=40, deadline=None)
+@given(gap=st.floats(0.2, 0.3), level=st.floats(-5.0, 0.0), f_low=st.floats(55.0, 95.0),
+       interval=st.floats(1.33, 1.45), tau=st.floats(0.4, 0.6))
+def test_a_note_under_a_louder_ringing_one_is_found_at_its_own_pitch(gap, level, f_low, interval, tau):
+    # A line stepping down a fourth: the note before, still ringing and up to 5 dB louder,
+    # holds the largest spectral peak after the new onset. The new note's pitch is the peak
+    # that grew since just before it (logdrum.core.kernels.spectral_peaks); read as the largest,
+    # it took the old note's pitch and failed as "not percussive" (72 of 150 draws up to a
+    # fifth). Known limit: a step down of a full fifth (1.5) can still fail, as "not tonal":
+    # the first 64 ms, whose pitch is the largest peak, read the old note as a glide of 1.5.
+    x = np.zeros(3 * SR)
+    synth.place(x, synth.log_drum(SR, f_low * interval, tau, glide=1.2, drive=2.0, level_db=-6.0,
+                                  duration=2.0), 0.2, SR)
+    synth.place(x, synth.log_drum(SR, f_low, tau, glide=1.2, drive=2.0, level_db=-6.0 + level,
+                                  duration=2.0), 0.2 + gap, SR)
+    a = logdrum.analyze(x, SR)
+    second = [e for e in a.events if abs(e.onset_s - 0.2 - gap) < 0.05]
+    assert len(second) == 1 and second[0].f0_hz == pytest.approx(f_low, rel=0.03)
+    assert not second[0].line_note
