@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import lru_cache
 
 import numba
@@ -33,6 +34,8 @@ __all__ = ["decimation_factor", "analysis_rate_of", "decimate", "band_envelope",
 #: two threads).
 PARALLEL_MIN_SAMPLES = 1 << 22
 _BSPLINE_ORDER = 4
+# outputs in one period of the interpolation's positions, at most (44.1 kHz: 440)
+_MAX_PERIOD = 4096
 
 
 def decimation_factor(sr: float, analysis_rate: float = DEFAULT_CONFIG.analysis_rate) -> int:
@@ -108,12 +111,14 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     # narrowband note envelopes; content near 0 Hz is never a log drum.
     out -= out.mean()
     rate = analysis_rate_of(sr, analysis_rate)
-    step = sr / factor / rate
-    if step == 1.0:
+    # inputs per output: exact for every common rate (44.1 kHz: 441/440); an odd rate drifts
+    # by under a sample an hour
+    step = Fraction(sr / factor / rate).limit_denominator(_MAX_PERIOD)
+    if step == 1:
         return out, rate
-    grid = np.empty(int(np.ceil(out.shape[0] / step)))
-    kernels.cubic_resample(out, step, grid)
-    return grid, rate
+    n_out = -(-out.shape[0] * step.denominator // step.numerator)
+    kernels.cubic_resample(out, step.numerator, step.denominator, n_out)
+    return out[:n_out], rate
 
 
 def _tap_weights(n_out, n, h, factor, delay):

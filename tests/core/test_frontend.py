@@ -1,6 +1,7 @@
 """Decimation keeps the band and keeps aliases out of it; memory stays flat."""
 
 import tracemalloc
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -91,9 +92,31 @@ def test_reading_between_samples_keeps_the_pitch_search_range(stage_rate, f):
     from logdrum.core import kernels
 
     u = np.arange(int(4 * stage_rate)) / stage_rate
-    out = np.empty(int(3.9 * 2000))
-    kernels.cubic_resample(np.cos(2 * np.pi * f * u), stage_rate / 2000.0, out)
+    out = np.cos(2 * np.pi * f * u)
+    n_out = int(3.9 * 2000)
+    step = Fraction(stage_rate / 2000.0).limit_denominator(4096)
+    kernels.cubic_resample(out, step.numerator, step.denominator, n_out)
+    out = out[:n_out]
     t = np.arange(out.size) / 2000.0
     err = out[10:-10] - np.cos(2 * np.pi * f * t[10:-10])
     loss_db = -20 * np.log10(1 - np.abs(err).max())
     assert loss_db < 0.15
+
+
+@pytest.mark.parametrize("p, q", [(441, 440), (441, 400), (3, 2), (7, 7)])
+def test_reading_in_place_equals_reading_a_copy(p, q):
+    # the kernel overwrites the signal it reads; every output must see the original samples
+    from logdrum.core import kernels
+
+    step = p / q
+    y = np.random.default_rng(3).standard_normal(3000)
+    n_out = -(-y.size * q // p)
+    u = np.arange(n_out) * step
+    i = u.astype(int)
+    d = u - i
+    w = [-d * (d - 1) * (d - 2) / 6, (d + 1) * (d - 1) * (d - 2) / 2, -(d + 1) * d * (d - 2) / 2, (d + 1) * d * (d - 1) / 6]
+    padded = np.concatenate([[0.0], y, [0.0, 0.0, 0.0]])
+    expected = sum(w[k] * padded[i + k] for k in range(4))
+    z = y.copy()
+    kernels.cubic_resample(z, p, q, n_out)
+    np.testing.assert_allclose(z[:n_out], expected, atol=1e-12)
