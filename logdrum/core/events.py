@@ -34,11 +34,9 @@ _MAIN_WINDOW_S = 0.256
 _GLIDE_WINDOW_S = 0.064
 _GLIDE_LATE_S = 0.200
 _N_FFT = 512
-# Rows per batched FFT: bounded memory (2 MB a block of main windows). A block of 1024 rows
-# took a third less time per row than one of 256. The FFT size of a block follows its longest
-# row, so blocks of another height could change a result at other analysis rates; not at
-# 2 kHz, where every window fits its nominal FFT size.
-_FFT_BLOCK = 256
+_FFT_BLOCK = 256  # rows per batched FFT: bounded memory, and a block stays in cache
+# The FFT size of a block follows its longest row, so blocks of another height could change
+# a result at other analysis rates; not at 2 kHz, where every window fits its nominal size.
 # the glide rows are a quarter as long: blocks four times as tall, for the same memory
 _GLIDE_BLOCK = 4 * _FFT_BLOCK
 _FULL_CONTRAST_DB = 40.0
