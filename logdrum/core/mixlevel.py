@@ -3,7 +3,7 @@
 A log drum is the loudest low element of an amapiano mix and loud against the rest of it. A
 faint low resonance of an open hi-hat or a cymbal (some 25 dB under the hat, 0.4 % of its
 energy) is tonal, in band and decays slowly, so every in-band test admits it; only the whole
-signal tells it apart. The analysis signal cannot: it is decimated to 2-4 kHz and the hat's
+signal tells it apart. The analysis signal cannot: it is decimated to 2 kHz and the hat's
 energy lies above that. So the broadband level is read from the full-rate input, over a short
 window after each candidate's onset only: per-candidate work, nothing over the whole clip. A
 mean square needs no filter and no every sample: ``_MAX_POINTS`` samples spread over the window
