@@ -37,7 +37,7 @@ _N_FFT = 512
 _FFT_BLOCK = 256  # rows per batched FFT: bounded memory, and a block stays in cache
 # The FFT size of a block follows its longest row, so blocks of another height could change
 # a result at other analysis rates; not at 2 kHz, where every window fits its nominal size.
-# the glide rows are a quarter as long: blocks four times as tall, for the same memory
+# The glide rows are a quarter as long: blocks four times as tall, for the same memory.
 _GLIDE_BLOCK = 4 * _FFT_BLOCK
 _FULL_CONTRAST_DB = 40.0
 # the spectrum a candidate's pitch is compared with: a main window ending 10 ms before its onset
@@ -127,10 +127,8 @@ def _pitch_block(y, rate, starts, lengths, n_fft, widen, tonality, buffers, bloc
     spec = fft.rfft(_frames(y, starts, lengths, n_fft, buffers, "after", block), axis=1)
     amp_before = None
     if before is not None:
-        # the last n_fft samples before the onset where the look back is longer than the FFT
-        pre_ends = before[0] + before[1]
-        pre_lengths = np.minimum(before[1], n_fft)
-        pre = fft.rfft(_frames(y, pre_ends - pre_lengths, pre_lengths, n_fft, buffers, "before", block), axis=1)
+        pre_starts, pre_lengths = before  # never longer than the main window, so than n_fft
+        pre = fft.rfft(_frames(y, pre_starts, pre_lengths, n_fft, buffers, "before", block), axis=1)
         # on the scale of each row: a Hann window of L samples sums to (L - 1) / 2
         scale = np.maximum(lengths - 1, 0) / np.maximum(pre_lengths - 1, 1)
         amp_before = np.abs(pre[:, :k_max]) * scale[:, None].astype(np.float32)
