@@ -27,7 +27,7 @@ the note's attack, decay and end are read from this envelope:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["note_decays"]
 
@@ -233,16 +233,33 @@ def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_ri
         after the given onset (negative: before it).
     """
     n = starts.shape[0]
-    rise = np.empty(n)
-    held = np.empty(n)
-    tail = np.empty(n)
-    tau = np.empty(n)
-    rise_at = np.empty(n)
+    out = np.empty((5, n))
+    _notes(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
+           skip, hold, look_back, onset_db, hop_s, out, 0, n)
+    return out[0], out[1], out[2], out[3], out[4]
+
+
+@njit(cache=True, parallel=True)
+def note_decays_parallel(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db,
+                         floor_db, skip, hold, look_back, onset_db, hop_s):
+    """The numbers of :func:`note_decays`, the notes spread over threads."""
+    n = starts.shape[0]
+    out = np.empty((5, n))
+    block = 64
+    for b in prange((n + block - 1) // block):
+        _notes(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
+               skip, hold, look_back, onset_db, hop_s, out, b * block, min(n, (b + 1) * block))
+    return out[0], out[1], out[2], out[3], out[4]
+
+
+@njit(cache=True)
+def _notes(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
+           skip, hold, look_back, onset_db, hop_s, out, lo, hi):
+    """Notes ``lo`` to ``hi`` into the columns of ``out``, with buffers of their own."""
     env = np.empty(max_frames)
     tc = np.empty(hop)
     ts = np.empty(hop)
-    for i in range(n):
-        rise[i], held[i], tail[i], tau[i], rise_at[i] = _note(y, starts[i], f0[i], rate, hop, pre, search,
-                                                  max_frames, alpha, min_rise, drop_db, floor_db,
-                                                  skip, hold, look_back, onset_db, hop_s, env, tc, ts)
-    return rise, held, tail, tau, rise_at
+    for i in range(lo, hi):
+        out[0, i], out[1, i], out[2, i], out[3, i], out[4, i] = _note(
+            y, starts[i], f0[i], rate, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
+            skip, hold, look_back, onset_db, hop_s, env, tc, ts)

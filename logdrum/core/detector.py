@@ -6,7 +6,7 @@ from .classify import classify, event_confidence, line_candidates, line_notes, r
 from .clip import score_onsets
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import measure_candidates
-from .frontend import band_envelope, decimate
+from .frontend import band_envelope, decimate, use_parallel
 from .mixlevel import broadband_dbfs
 from .onset import refine_onsets
 from .result import REJECT_REASONS, Analysis
@@ -38,8 +38,10 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     config : DetectorConfig, optional
         Thresholds; :data:`logdrum.DEFAULT_CONFIG` when omitted.
     parallel : bool, optional
-        Force the serial or the multi-threaded decimator (default: parallel for long input
-        when numba has more than two threads).
+        Force the serial or the multi-threaded kernels (decimator and note envelopes; the
+        same numbers either way). Default: multi-threaded for input of 95 s at 44.1 kHz or
+        more when numba has more than one thread; set ``NUMBA_NUM_THREADS=1`` where clips
+        are analysed in several processes at once.
 
     Returns
     -------
@@ -62,9 +64,10 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     """
     config = _config(config)
     x = as_audio_array(audio)  # one conversion (torch, lists) for the decimator and the mix level
+    parallel = use_parallel(x.size, parallel)
     y, rate = decimate(x, sr, analysis_rate=config.analysis_rate, parallel=parallel)
     env_db, hop_s, delay_s = band_envelope(y, rate, config)
-    feat = measure_candidates(y, rate, env_db, hop_s, delay_s, config)
+    feat = measure_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel)
     # The level against the whole mix is the last check: measure it only on the candidates
     # that passed every other one (they fail it now, their mix_db being unknown).
     _measure_mix_level(feat, x, sr, reject_reasons(feat, config) == _MIX_CHECK)

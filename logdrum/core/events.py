@@ -24,7 +24,7 @@ import numpy as np
 
 from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
-from .decay import note_decays
+from .decay import note_decays, note_decays_parallel
 from .frontend import band_gain_db
 
 __all__ = ["CandidateFeatures", "measure_candidates"]
@@ -176,7 +176,7 @@ def _glide_pitch(y, rate, at):
     return f
 
 
-def _note_features(y, rate, onset_s, f0, config):
+def _note_features(y, rate, onset_s, f0, config, parallel):
     """Attack, held rise, extent and tau of each note on its own narrowband envelope."""
     # the note envelope is smoothed over 30 ms anyway: a 10 ms frame is plenty
     hop = max(1, int(round(_NOTE_HOP_S * rate)))
@@ -186,14 +186,15 @@ def _note_features(y, rate, onset_s, f0, config):
 
     pre = frames(config.attack_ms * 1e-3)
     starts = np.round(onset_s * rate).astype(np.int64) - pre * hop
-    return note_decays(
+    kernel = note_decays_parallel if parallel else note_decays
+    return kernel(
         y, float(rate), starts, f0, hop, pre, frames(_NOTE_PEAK_SEARCH_S),
         pre + frames(config.max_tail_ms * 1e-3) + 1, float(np.exp(-_NOTE_HOP_S / _NOTE_SMOOTH_S)),
         config.attack_min_db, config.tail_drop_db, config.level_floor_dbfs - 30.0,
         frames(_NOTE_FIT_SKIP_S), frames(_NOTE_HOLD_S), frames(_NOTE_LOOK_BACK_S), _NOTE_ONSET_DB, _NOTE_HOP_S)
 
 
-def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig = DEFAULT_CONFIG):
+def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False):
     """Find candidate onsets and measure their features.
 
     Parameters
@@ -205,6 +206,8 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     env_db, hop_s, delay_s
         Output of :func:`logdrum.core.frontend.band_envelope`.
     config : DetectorConfig
+    parallel : bool
+        Spread the notes' envelopes over numba's threads (the same numbers).
 
     Returns
     -------
@@ -237,7 +240,7 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         early_ratio[idx] = f_early / f0[idx]
 
         sel = idx[np.isfinite(f0[idx])]
-        attack_db[sel], held_db[sel], tail_s, tau_s, rise_at_s = _note_features(y, rate, onset_s[sel], f0[sel], config)
+        attack_db[sel], held_db[sel], tail_s, tau_s, rise_at_s = _note_features(y, rate, onset_s[sel], f0[sel], config, parallel)
         tail_ms[sel] = tail_s * 1e3
         decay_ms[sel] = tau_s * 1e3
         # A note out of quiet: the band envelope times its attack within 20 ms. A note rising

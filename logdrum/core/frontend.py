@@ -28,10 +28,11 @@ from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .checks import as_audio_array, check_sr, pcm_scale
 
-__all__ = ["decimation_factor", "analysis_rate_of", "decimate", "band_envelope", "band_gain_db", "PARALLEL_MIN_SAMPLES"]
+__all__ = ["decimation_factor", "analysis_rate_of", "decimate", "band_envelope", "band_gain_db",
+           "use_parallel", "PARALLEL_MIN_SAMPLES"]
 
-#: Inputs at least this long (samples x channels) use the parallel decimator (given more than
-#: two threads).
+#: Inputs at least this long (samples x channels, 95 s of 44.1 kHz mono) use the parallel
+#: kernels, given more than one thread; shorter ones gain less than starting threads costs.
 PARALLEL_MIN_SAMPLES = 1 << 22
 _BSPLINE_ORDER = 4
 # outputs in one period of the interpolation's positions, at most (44.1 kHz: 440)
@@ -47,6 +48,14 @@ def decimation_factor(sr: float, analysis_rate: float = DEFAULT_CONFIG.analysis_
 def analysis_rate_of(sr: float, analysis_rate: float = DEFAULT_CONFIG.analysis_rate) -> float:
     """The rate :func:`decimate` returns: ``analysis_rate``, or ``sr`` when that is lower."""
     return float(min(sr, analysis_rate))
+
+
+def use_parallel(n_samples: int, parallel=None) -> bool:
+    """Whether input of ``n_samples`` (samples x channels) takes the parallel kernels:
+    ``parallel`` where given, else long input when numba has more than one thread."""
+    if parallel is not None:
+        return bool(parallel)
+    return n_samples >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1
 
 
 @lru_cache(maxsize=64)
@@ -69,8 +78,7 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     analysis_rate : float
         The rate returned (``sr`` where that is lower, see :func:`analysis_rate_of`).
     parallel : bool or None
-        Force the serial or parallel kernel; ``None`` picks parallel for long input when numba
-        has more than two threads.
+        Force the serial or parallel kernel; ``None`` lets :func:`use_parallel` choose.
 
     Returns
     -------
@@ -94,11 +102,7 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     n_out = -(-x.shape[1] // factor)
     out = np.empty(n_out)
     scale, offset = pcm_scale(x.dtype)
-    if parallel is None:
-        # On two threads analyze measured slower with the parallel kernel than without it, and
-        # took more CPU time (docs/detector.md, "Speed and memory").
-        parallel = x.size >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 2
-    kernel = kernels.decimate_parallel if parallel else kernels.decimate_serial
+    kernel = kernels.decimate_parallel if use_parallel(x.size, parallel) else kernels.decimate_serial
     kernel(x, h, factor, delay, out)
     if offset:
         # unsigned PCM: remove the mid-scale offset, weighted by the taps inside the signal

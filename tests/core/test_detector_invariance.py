@@ -1,6 +1,7 @@
 """The detector's answer does not depend on gain, rate, layout, position, dtype or DC."""
 
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 
 import logdrum
 from logdrum import synth
+from logdrum.core import frontend
 
 SR = 22050
 
@@ -95,9 +97,11 @@ def test_torch_tensor_input_matches_numpy():
 
 
 def test_serial_and_parallel_kernels_agree():
-    x = synth.groove(SR, bars=2)
+    # 16 bars: a few hundred candidates, so the notes' envelopes span several thread blocks
+    x = synth.groove(SR, bars=16)
     a = logdrum.analyze(x, SR, parallel=False)
     b = logdrum.analyze(x, SR, parallel=True)
+    assert len(a.events) + len(a.rejected) > 2 * 64
     # NaN-aware comparison (a glide that cannot be measured is NaN)
     np.testing.assert_equal([tuple(e) for e in a.events], [tuple(e) for e in b.events])
     np.testing.assert_equal([tuple(c) for c in a.rejected], [tuple(c) for c in b.rejected])
@@ -121,3 +125,10 @@ def test_a_groove_reads_the_same_at_44k1_and_48k(seed):
         assert f.f0_hz == pytest.approx(e.f0_hz, rel=0.002)
         assert f.decay_ms == pytest.approx(e.decay_ms, rel=0.05)
         assert f.line_note == e.line_note
+
+
+def test_parallel_kernels_only_for_long_input_and_when_asked():
+    long_input = frontend.PARALLEL_MIN_SAMPLES
+    assert not frontend.use_parallel(long_input - 1)
+    assert frontend.use_parallel(long_input) == (numba.get_num_threads() > 1)
+    assert frontend.use_parallel(10, parallel=True) and not frontend.use_parallel(long_input, parallel=False)
