@@ -5,11 +5,8 @@ with the first one it fails. Accepted events get a confidence in [0.5, 1]: the g
 of three margins (decay inside the plan's 300-600 ms, tonality, attack), each 0.5 at its
 acceptance limit and 1 well inside it.
 
-In a clip that holds log drums, a candidate that fails only the decay checks and sits at the
-pitch of an accepted event is a **line note** (:func:`line_notes`): in a dense line the next
-note, or a neighbour a semitone away beating on the decay, cuts or bends the decay of one note
-in five (``benchmarks/realmix``), though the note is as plain to the ear as the others. Line
-notes are reported with ``line_note=True`` and never count towards the clip's verdict.
+In a clip that holds log drums, rejected candidates may still be notes of its log-drum line
+(:mod:`logdrum.core.line`); :func:`classify` reports those it is given with ``line_note=True``.
 """
 
 from __future__ import annotations
@@ -22,23 +19,19 @@ from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import CandidateFeatures
 from .result import REJECT_REASONS, Candidate, LogDrumEvent
 
-__all__ = ["classify", "reject_reasons", "event_confidence", "line_candidates", "line_notes"]
+__all__ = ["classify", "reject_reasons", "failed_checks", "event_confidence", "SAME_NOTE_S", "SAME_NOTE_PITCH"]
 
-_SAME_NOTE_S = 0.12
-_SAME_NOTE_PITCH = 1.06
-# A line note lies within 3 % (half a semitone) of the pitch of an accepted note: pitches read
-# within 0.7 % (median) in realistic mixes, and the next note of the scale is 6 % away.
-_LINE_PITCH = 1.03
-_DECAY_CHECKS = tuple(REJECT_REASONS.index(r) for r in ("decay cut short", "too short a decay", "too long a decay"))
-_MIX_CHECK = REJECT_REASONS.index("buried in the mix")
+#: Two accepted candidates closer than this in time and pitch are one note (a second peak).
+SAME_NOTE_S = 0.12
+SAME_NOTE_PITCH = 1.06
 
 #: The plan's "woody" range; inside it the decay margin is full.
 WOODY_MS = (300.0, 600.0)
 
 
-def _failed_checks(feat, config):
-    """One boolean array per check of :data:`REJECT_REASONS` (but "same note"): True where the
-    candidate fails it."""
+def failed_checks(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG):
+    """One boolean array per check of :data:`REJECT_REASONS` (but "same note"), in that
+    order: True where the candidate fails it."""
     lo, hi = config.f0_limits()
     tau = feat.decay_ms
     stable = 1.0 / config.pitch_stability
@@ -65,7 +58,7 @@ def _failed_checks(feat, config):
 def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Index into :data:`REJECT_REASONS` of the first check each candidate fails, -1 when it
     is a log drum."""
-    fails = _failed_checks(feat, config)
+    fails = failed_checks(feat, config)
     reason = np.full(len(feat), -1)
     for code in range(len(fails) - 1, -1, -1):  # the first failing check wins
         reason[fails[code]] = code
@@ -76,82 +69,18 @@ def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CON
 
 def _repeats(feat, accepted):
     """Accepted candidates that are a second peak of the note before them: within
-    ``_SAME_NOTE_S`` of an accepted onset and within ``_SAME_NOTE_PITCH`` of its pitch (in a
+    ``SAME_NOTE_S`` of an accepted onset and within ``SAME_NOTE_PITCH`` of its pitch (in a
     dense mix the glide and beating can give one note two envelope peaks)."""
     idx = np.flatnonzero(accepted)
     dup = np.zeros(len(feat), bool)
     last = None
     for i in idx[np.argsort(feat.onset_s[idx], kind="stable")]:
-        if (last is not None and feat.onset_s[i] - feat.onset_s[last] < _SAME_NOTE_S
-                and abs(np.log(feat.f0_hz[i] / feat.f0_hz[last])) < np.log(_SAME_NOTE_PITCH)):
+        if (last is not None and feat.onset_s[i] - feat.onset_s[last] < SAME_NOTE_S
+                and abs(np.log(feat.f0_hz[i] / feat.f0_hz[last])) < np.log(SAME_NOTE_PITCH)):
             dup[i] = True
             continue
         last = i
     return dup
-
-
-def _only_decay_fails(fails):
-    """True where a decay check fails and no other does, the mix level's aside."""
-    decay = np.zeros_like(fails[0])
-    other = np.zeros_like(fails[0])
-    for code, failed in enumerate(fails):
-        if code in _DECAY_CHECKS:
-            decay |= failed
-        elif code != _MIX_CHECK:
-            other |= failed
-    return decay & ~other
-
-
-def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """Candidates that may be notes of the clip's line: they fail the decay checks and no
-    other but, maybe, the level against the mix (the detector measures it on these only, once a
-    clip holds log drums), and lie within 3 % of the pitch of an accepted event (``reason < 0``)."""
-    accepted = np.asarray(reason) < 0
-    maybe = _only_decay_fails(_failed_checks(feat, config)) & ~accepted
-    if not accepted.any() or not maybe.any():
-        return np.zeros(len(feat), bool)
-    log_f = np.log(feat.f0_hz)
-    pitches = np.unique(log_f[accepted])
-    cand = np.flatnonzero(maybe)
-    k = np.searchsorted(pitches, log_f[cand])
-    nearest = np.minimum(np.abs(log_f[cand] - pitches[np.maximum(k - 1, 0)]),
-                         np.abs(log_f[cand] - pitches[np.minimum(k, pitches.size - 1)]))
-    maybe[cand[nearest >= np.log(_LINE_PITCH)]] = False
-    return maybe
-
-
-def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """Rejected candidates that are notes of the clip's log-drum line.
-
-    A line note fails the decay checks and no other (level, attack, band, tonality, mix
-    level all pass), lies within 3 % of the pitch of an accepted event (``reason < 0``), and is
-    no second peak of a note already taken (within 120 ms and 6 % of an accepted event or of
-    an earlier line note). Call it only for a clip that holds log drums: the accepted events
-    define the line.
-
-    Returns
-    -------
-    numpy.ndarray of bool
-    """
-    line = np.zeros(len(feat), bool)
-    cand = np.flatnonzero(line_candidates(feat, reason, config) & (feat.mix_db >= config.mix_level_min_db))
-    if not cand.size:
-        return line
-    log_f = np.log(feat.f0_hz)
-    acc = np.flatnonzero(np.asarray(reason) < 0)
-    acc = acc[np.argsort(feat.onset_s[acc], kind="stable")]
-    acc_on = feat.onset_s[acc]
-    same_pitch = np.log(_SAME_NOTE_PITCH)
-    last = []  # line notes kept so far, in onset order
-    for i in cand[np.argsort(feat.onset_s[cand], kind="stable")]:
-        t = feat.onset_s[i]
-        lo, hi = np.searchsorted(acc_on, [t - _SAME_NOTE_S, t + _SAME_NOTE_S])
-        near = [j for j in acc[lo:hi] if abs(feat.onset_s[j] - t) < _SAME_NOTE_S]
-        near += [j for j in last[-4:] if t - feat.onset_s[j] < _SAME_NOTE_S]
-        if not any(abs(log_f[j] - log_f[i]) < same_pitch for j in near):
-            line[i] = True
-            last.append(i)
-    return line
 
 
 def _ramp(value, limit, full):

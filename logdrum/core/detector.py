@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from .classify import classify, event_confidence, line_candidates, line_notes, reject_reasons
+from .classify import classify, event_confidence, reject_reasons
 from .clip import score_onsets
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import measure_candidates
 from .frontend import band_envelope, decimate, use_parallel
+from .line import line_candidates, line_notes, repitched_notes
 from .mixlevel import broadband_dbfs
 from .onset import refine_onsets
 from .result import REJECT_REASONS, Analysis
@@ -74,7 +75,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     # Only the notes reported are timed on their glide band (logdrum.core.onset): 1 in 3
     # candidates, a fraction of the cost of timing them all. New onsets can make two accepted
     # events one note ("same note"), hence the second look.
-    _refine_onsets(feat, y, rate, reject_reasons(feat, config) < 0)
+    _refine_onsets(feat, y, rate, reject_reasons(feat, config) < 0, parallel)
     reason = reject_reasons(feat, config)
     ok = reason < 0
     duration_s = y.shape[0] / rate
@@ -84,10 +85,13 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     line = None
     if holds:
         # The verdict stands on the events that passed every check; the notes of the line
-        # whose decay was cut or bent are reported with them (logdrum.core.classify.line_notes).
+        # whose decay was cut or bent, or whose own pitch was another sound's, are reported
+        # with them (logdrum.core.line).
         _measure_mix_level(feat, x, sr, line_candidates(feat, reason, config))
         line = line_notes(feat, reason, config)
-        _refine_onsets(feat, y, rate, line)
+        repitched = repitched_notes(feat, reason, line, y, rate, x, sr, config, parallel=parallel)
+        _refine_onsets(feat, y, rate, line, parallel)  # the re-pitched notes are timed at their new pitch
+        line |= repitched
     events, rejected = classify(feat, config, line, reason)
     return Analysis(
         events=events, rejected=rejected, score=score,
@@ -100,8 +104,8 @@ def _measure_mix_level(feat, x, sr, which):
     feat.mix_db[which] = feat.peak_dbfs[which] - broadband_dbfs(x, float(sr), feat.onset_s[which])
 
 
-def _refine_onsets(feat, y, rate, which):
-    feat.onset_s[which] = refine_onsets(y, rate, feat.onset_s[which], feat.f0_hz[which])
+def _refine_onsets(feat, y, rate, which, parallel):
+    feat.onset_s[which] = refine_onsets(y, rate, feat.onset_s[which], feat.f0_hz[which], parallel=parallel)
 
 
 def detect_amapiano_log_drums(audio, sr, config=None):

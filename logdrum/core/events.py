@@ -18,7 +18,7 @@ Every candidate above the floor is then measured:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from .config import DEFAULT_CONFIG, DetectorConfig
 from .decay import note_decays, note_decays_parallel
 from .frontend import band_gain_db
 
-__all__ = ["CandidateFeatures", "measure_candidates"]
+__all__ = ["CandidateFeatures", "measure_candidates", "note_features", "level_at_pitch"]
 
 _F_SEARCH = (30.0, 300.0)
 _MAIN_WINDOW_S = 0.256
@@ -87,6 +87,15 @@ class CandidateFeatures:
 
     def __len__(self):
         return self.onset_s.shape[0]
+
+    def take(self, rows) -> "CandidateFeatures":
+        """The candidates ``rows`` (indices or a mask), as new arrays."""
+        return CandidateFeatures(**{f.name: getattr(self, f.name)[rows].copy() for f in fields(self)})
+
+    def put(self, rows, other: "CandidateFeatures"):
+        """Overwrite the candidates ``rows`` with ``other``, row for row."""
+        for f in fields(self):
+            getattr(self, f.name)[rows] = getattr(other, f.name)
 
 
 def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True, block=_FFT_BLOCK, before=None):
@@ -176,8 +185,38 @@ def _glide_pitch(y, rate, at):
     return f
 
 
-def _note_features(y, rate, onset_s, f0, config, parallel):
-    """Attack, held rise, extent and tau of each note on its own narrowband envelope."""
+def _band_gain(f0, rate, config):
+    # Undo the band-pass response at the event's own pitch (-3 dB at the band edges), so a
+    # full-scale sine reads 0 dBFS anywhere; capped where the skirt is steep.
+    return np.maximum(band_gain_db(f0, rate, config), -20.0)
+
+
+def level_at_pitch(peak_dbfs, f_from, f_to, rate, config: DetectorConfig = DEFAULT_CONFIG):
+    """Peak levels read at pitch ``f_from`` (band-pass response undone there) as read at
+    ``f_to`` instead."""
+    n = np.shape(f_from)[0]
+    gain = _band_gain(np.concatenate([f_from, f_to]), rate, config)  # one call: scipy's is slow
+    return peak_dbfs + gain[:n] - gain[n:]
+
+
+def note_features(y, rate, onset_s, f0, config: DetectorConfig = DEFAULT_CONFIG, parallel=False):
+    """Attack, held rise, extent and tau of notes on their narrowband envelopes at ``f0``.
+
+    Parameters
+    ----------
+    y, rate
+        Analysis-rate signal and its rate.
+    onset_s, f0 : numpy.ndarray
+        Each note's first onset estimate (s) and the pitch (Hz) its envelope is read at.
+    config : DetectorConfig
+    parallel : bool
+        Spread the notes over numba's threads (the same numbers).
+
+    Returns
+    -------
+    attack_db, held_db, tail_s, tau_s, rise_at_s : numpy.ndarray
+        See :func:`logdrum.core.decay.note_decays`.
+    """
     # the note envelope is smoothed over 30 ms anyway: a 10 ms frame is plenty
     hop = max(1, int(round(_NOTE_HOP_S * rate)))
 
@@ -240,7 +279,7 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         early_ratio[idx] = f_early / f0[idx]
 
         sel = idx[np.isfinite(f0[idx])]
-        attack_db[sel], held_db[sel], tail_s, tau_s, rise_at_s = _note_features(y, rate, onset_s[sel], f0[sel], config, parallel)
+        attack_db[sel], held_db[sel], tail_s, tau_s, rise_at_s = note_features(y, rate, onset_s[sel], f0[sel], config, parallel)
         tail_ms[sel] = tail_s * 1e3
         decay_ms[sel] = tau_s * 1e3
         # A note out of quiet: the band envelope times its attack within 20 ms. A note rising
@@ -260,9 +299,7 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         glide[idx[lasts]] = np.where(plausible, ratio, np.nan)
 
         known = np.isfinite(f0)
-        # Undo the band-pass response at the event's own pitch (-3 dB at the band edges),
-        # so a full-scale sine reads 0 dBFS anywhere; capped where the skirt is steep.
-        peak_dbfs[known] -= np.maximum(band_gain_db(f0[known], rate, config), -20.0)
+        peak_dbfs[known] -= _band_gain(f0[known], rate, config)
 
     return CandidateFeatures(
         onset_s=onset_s, peak_dbfs=peak_dbfs, attack_db=attack_db, held_db=held_db, tail_ms=tail_ms,

@@ -28,9 +28,9 @@ afterwards, a Hann window being three neighbouring bins of the rectangular one:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-__all__ = ["glide_flux_onsets", "refine_onsets"]
+__all__ = ["glide_flux_onsets", "glide_flux_onsets_parallel", "refine_onsets"]
 
 #: Band of the glide, as multiples of the final pitch.
 GLIDE_BAND = (0.92, 1.55)
@@ -86,6 +86,7 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos
             part_i[acc, q] += part_i[b, q]
     best = -1
     best_flux = 0.0
+    loudest = 0.0
     for f in range(n_frames):
         if f > 0:  # rectangular-window DFT of blocks f .. f + n_blocks - 1, as a running sum
             for q in range(n_bins):
@@ -103,10 +104,13 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos
             hi = 0.5 * xi - 0.25 * (c * li - s * lr) - 0.25 * (c * ui + s * ur)
             a = np.sqrt(hr * hr + hi * hi)
             mags[f, q] = a
+            loudest = max(loudest, a)
             before = 0.0
             for g in range(max(0, f - memory), f):
                 before = max(before, mags[g, q])
-            if a > before:
+            # Past the end of the signal the running sums leave rounding residue (1e-16 of
+            # the sums before), whose wobble is no growth.
+            if a - before > 1e-9 * loudest:
                 flux += a - before
         # the first frames have too short a past to tell growth from beating
         fluxes[f] = flux if f >= memory else 0.0
@@ -117,6 +121,39 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos
         if fluxes[f] >= share * best_flux and fluxes[f] >= fluxes[f - 1] and fluxes[f] >= fluxes[f + 1]:
             return f
     return best
+
+
+@njit(cache=True)
+def _flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, out, lo, hi):
+    """:func:`glide_flux_onsets` of notes ``lo`` to ``hi`` into ``out``, with buffers of their own."""
+    n_fft = hop * n_blocks
+    cos_t = np.empty(n_fft)
+    sin_t = np.empty(n_fft)
+    for m in range(n_fft):
+        cos_t[m] = np.cos(2.0 * np.pi * m / n_fft)
+        sin_t[m] = -np.sin(2.0 * np.pi * m / n_fft)
+    max_bins = n_fft // 2 + 3
+    memory = max(memory, 1)
+    part_r = np.empty((n_frames + n_blocks, max_bins))
+    part_i = np.empty((n_frames + n_blocks, max_bins))
+    mags = np.empty((n_frames, max_bins))
+    tw_r = np.empty((max_bins, hop))
+    tw_i = np.empty((max_bins, hop))
+    frame_c = np.empty(n_frames)
+    frame_s = np.empty(n_frames)
+    for f in range(n_frames):
+        th = 2.0 * np.pi * ((f * hop) % n_fft) / n_fft
+        frame_c[f], frame_s[f] = np.cos(th), np.sin(th)
+    fluxes = np.zeros(n_frames)
+    for i in range(lo, hi):
+        k_lo = int(np.ceil(r_lo * f0[i] * n_fft / rate))
+        k_hi = int(np.floor(r_hi * f0[i] * n_fft / rate))
+        if k_hi < k_lo:
+            k_lo = k_hi = int(np.round(f0[i] * n_fft / rate))
+        k_lo = max(k_lo, 1)
+        k_hi = max(min(k_hi, n_fft // 2 - 1), k_lo)
+        out[i] = _flux_peak(y, first[i], k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t,
+                            frame_c, frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes)
 
 
 @njit(cache=True)
@@ -150,39 +187,24 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
         Index ``f`` of the attack's frame (its centre is ``first + f * hop + hop * n_blocks // 2``);
         -1 where the band never grew.
     """
-    n_fft = hop * n_blocks
-    cos_t = np.empty(n_fft)
-    sin_t = np.empty(n_fft)
-    for m in range(n_fft):
-        cos_t[m] = np.cos(2.0 * np.pi * m / n_fft)
-        sin_t[m] = -np.sin(2.0 * np.pi * m / n_fft)
-    max_bins = n_fft // 2 + 3
-    memory = max(memory, 1)
-    part_r = np.empty((n_frames + n_blocks, max_bins))
-    part_i = np.empty((n_frames + n_blocks, max_bins))
-    mags = np.empty((n_frames, max_bins))
-    tw_r = np.empty((max_bins, hop))
-    tw_i = np.empty((max_bins, hop))
-    frame_c = np.empty(n_frames)
-    frame_s = np.empty(n_frames)
-    for f in range(n_frames):
-        th = 2.0 * np.pi * ((f * hop) % n_fft) / n_fft
-        frame_c[f], frame_s[f] = np.cos(th), np.sin(th)
-    fluxes = np.zeros(n_frames)
     out = np.empty(first.shape[0], np.int64)
-    for i in range(first.shape[0]):
-        k_lo = int(np.ceil(r_lo * f0[i] * n_fft / rate))
-        k_hi = int(np.floor(r_hi * f0[i] * n_fft / rate))
-        if k_hi < k_lo:
-            k_lo = k_hi = int(np.round(f0[i] * n_fft / rate))
-        k_lo = max(k_lo, 1)
-        k_hi = max(min(k_hi, n_fft // 2 - 1), k_lo)
-        out[i] = _flux_peak(y, first[i], k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t,
-                            frame_c, frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes)
+    _flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, out, 0, first.shape[0])
     return out
 
 
-def refine_onsets(y, rate, onset_s, f0):
+@njit(cache=True, parallel=True)
+def glide_flux_onsets_parallel(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share):
+    """The numbers of :func:`glide_flux_onsets`, the notes spread over threads."""
+    n = first.shape[0]
+    out = np.empty(n, np.int64)
+    block = 64
+    for b in prange((n + block - 1) // block):
+        _flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, out,
+                     b * block, min(n, (b + 1) * block))
+    return out
+
+
+def refine_onsets(y, rate, onset_s, f0, *, parallel=False):
     """The onsets of notes of pitch ``f0`` moved to their attack in the glide band.
 
     Parameters
@@ -192,6 +214,8 @@ def refine_onsets(y, rate, onset_s, f0):
     rate : float
     onset_s, f0 : numpy.ndarray
         First onset estimates (s) and final pitches (Hz, finite).
+    parallel : bool
+        Spread the notes over numba's threads (the same numbers).
 
     Returns
     -------
@@ -220,7 +244,8 @@ def refine_onsets(y, rate, onset_s, f0):
     memory = max(1, int(round(MEMORY_S * rate / hop)))
     half = hop * n_blocks // 2
     first = np.round((onset_s - SEARCH_S[0]) * rate).astype(np.int64) - half
-    frame = glide_flux_onsets(np.ascontiguousarray(y), float(rate), first, f0, hop,
+    kernel = glide_flux_onsets_parallel if parallel else glide_flux_onsets
+    frame = kernel(np.ascontiguousarray(y), float(rate), first, f0, hop,
                               n_blocks, n_frames, memory, GLIDE_BAND[0], GLIDE_BAND[1], EARLIEST_SHARE)
     refined = (first + frame * hop + half) / rate
     return np.where(frame >= 0, np.maximum(refined, 0.0), onset_s)

@@ -1,7 +1,8 @@
 """Line notes: in a clip that holds log drums, notes at the line's pitch whose decay was cut.
 
 They are reported (``line_note=True``) and never change the verdict or the score
-(:func:`logdrum.core.classify.line_notes`).
+(:func:`logdrum.core.line.line_notes`). Notes read at another sound's pitch:
+``tests/core/test_repitched_notes.py``.
 """
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 import logdrum
 from logdrum import synth
-from logdrum.core import classify
+from logdrum.core import classify, line as line_mod
 from logdrum.core.clip import clip_score
 from logdrum.core.events import CandidateFeatures
 from logdrum.core.result import REJECT_REASONS
@@ -39,19 +40,19 @@ def test_a_cut_decay_at_the_line_pitch_is_a_line_note():
     ])
     reason = classify.reject_reasons(feat)
     assert reason[0] == -1 and (reason[1:] >= 0).all()
-    line = classify.line_notes(feat, reason)
+    line = line_mod.line_notes(feat, reason)
     assert line.tolist() == [False, True, True, True, False, False, False, False, False]
 
 
 def test_no_accepted_event_no_line():
     feat = _features([dict(onset_s=0.5, decay_ms=90.0), dict(onset_s=1.0, decay_ms=90.0)])
     reason = classify.reject_reasons(feat)
-    assert not classify.line_notes(feat, reason).any()
+    assert not line_mod.line_notes(feat, reason).any()
 
 
 def test_two_cut_notes_of_one_hit_give_one_line_note():
     feat = _features([dict(onset_s=0.0), dict(onset_s=1.0, decay_ms=90.0), dict(onset_s=1.06, decay_ms=90.0)])
-    line = classify.line_notes(feat, classify.reject_reasons(feat))
+    line = line_mod.line_notes(feat, classify.reject_reasons(feat))
     assert line.tolist() == [False, True, False]
 
 
@@ -59,13 +60,13 @@ def test_classify_marks_line_notes_and_only_with_line():
     feat = _features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=90.0)])
     strict, _ = classify.classify(feat)
     assert [e.line_note for e in strict] == [False]
-    line = classify.line_notes(feat, classify.reject_reasons(feat))
+    line = line_mod.line_notes(feat, classify.reject_reasons(feat))
     events, rejected = classify.classify(feat, line=line)
     assert sorted(e.line_note for e in events) == [False, True]
     assert not rejected
     # a decay that could not be measured still gets a confidence in [0.5, 1]
     feat = _features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=np.nan, tail_ms=50.0)])
-    events, _ = classify.classify(feat, line=classify.line_notes(feat, classify.reject_reasons(feat)))
+    events, _ = classify.classify(feat, line=line_mod.line_notes(feat, classify.reject_reasons(feat)))
     assert all(0.5 <= e.confidence <= 1.0 for e in events)
 
 
@@ -82,6 +83,8 @@ def test_line_notes_never_move_the_verdict_or_the_score(seed):
     pitches = np.array([e.f0_hz for e in strict])
     for e in a.events:
         if e.line_note:
+            # at a pitch of the line: within 3 % of an accepted event's (a cut decay) or the
+            # median of a group of them (a note read again at the line's pitch)
             assert np.min(np.abs(np.log(e.f0_hz / pitches))) < np.log(1.03)
             assert e.onset_s not in [c.onset_s for c in a.rejected]
 

@@ -1,0 +1,223 @@
+"""The notes of a clip's log-drum line that fail a check on their own.
+
+Called only for a clip that holds log drums: its accepted events define the line (their
+pitches), and the notes added here are reported with ``line_note=True`` but never count
+towards the verdict or the score. Two kinds:
+
+- **cut or bent decays** (:func:`line_notes`): a candidate that fails only the decay checks and
+  lies within 3 % of the pitch of an accepted event. In a dense line the next note, or a
+  neighbour a semitone away beating on the decay, cuts or bends the decay of one note in five
+  (``benchmarks/realmix``), though the note is as plain to the ear as the others.
+- **notes read at the wrong pitch** (:func:`repitched_notes`): a candidate whose own spectral
+  pitch is another sound's (the note before, still ringing; a bass or kick under it) or was
+  read sharp on the glide fails the band, tonality or decay checks at that pitch. Measured again
+  on its envelope at each pitch the line holds twice or more, it is a line note where one of
+  them shows a note's attack and a decay inside the woody range. Not the candidates rejected as
+  not percussive: at the line's pitches half of those are the ringing note's beating or
+  another instrument's onset 50-150 ms off a note (``benchmarks/realmix``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .classify import SAME_NOTE_PITCH, SAME_NOTE_S, failed_checks
+from .config import DEFAULT_CONFIG, DetectorConfig
+from .events import CandidateFeatures, level_at_pitch, note_features
+from .onset import refine_onsets
+from .result import REJECT_REASONS
+
+__all__ = ["line_candidates", "line_notes", "line_pitches", "repitch_candidates", "repitched_notes"]
+
+# A line note lies within 3 % (half a semitone) of the pitch of an accepted note: pitches read
+# within 0.7 % (median) in realistic mixes, and the next note of the scale is 6 % away.
+_LINE_PITCH = 1.03
+_DECAY_CHECKS = tuple(REJECT_REASONS.index(r) for r in ("decay cut short", "too short a decay", "too long a decay"))
+_MIX_CHECK = REJECT_REASONS.index("buried in the mix")
+#: Rejections that may come of a wrong pitch, and are tried again at the line's pitches.
+REPITCH_REASONS = ("decay cut short", "too short a decay", "too long a decay", "out of band", "not tonal")
+_REPITCH = tuple(REJECT_REASONS.index(r) for r in REPITCH_REASONS)
+# what a note's envelope must pass at the line's pitch (tonality and band are the pitch's own)
+_ENVELOPE_CHECKS = tuple(REJECT_REASONS.index(r) for r in (
+    "too quiet", "not percussive", "decay cut short", "too short a decay", "too long a decay"))
+#: Accepted events a pitch needs to be one of the line's, for re-pitched notes.
+LINE_PITCH_MIN_EVENTS = 2
+
+
+def _only_decay_fails(fails):
+    """True where a decay check fails and no other does, the mix level's aside."""
+    decay = np.zeros_like(fails[0])
+    other = np.zeros_like(fails[0])
+    for code, failed in enumerate(fails):
+        if code in _DECAY_CHECKS:
+            decay |= failed
+        elif code != _MIX_CHECK:
+            other |= failed
+    return decay & ~other
+
+
+def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Candidates that may be notes of the clip's line: they fail the decay checks and no
+    other but, maybe, the level against the mix (the detector measures it on these only, once a
+    clip holds log drums), and lie within 3 % of the pitch of an accepted event (``reason < 0``)."""
+    accepted = np.asarray(reason) < 0
+    maybe = _only_decay_fails(failed_checks(feat, config)) & ~accepted
+    if not accepted.any() or not maybe.any():
+        return np.zeros(len(feat), bool)
+    log_f = np.log(feat.f0_hz)
+    pitches = np.unique(log_f[accepted])
+    cand = np.flatnonzero(maybe)
+    k = np.searchsorted(pitches, log_f[cand])
+    nearest = np.minimum(np.abs(log_f[cand] - pitches[np.maximum(k - 1, 0)]),
+                         np.abs(log_f[cand] - pitches[np.minimum(k, pitches.size - 1)]))
+    maybe[cand[nearest >= np.log(_LINE_PITCH)]] = False
+    return maybe
+
+
+def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Rejected candidates that are notes of the clip's log-drum line.
+
+    A line note fails the decay checks and no other (level, attack, band, tonality, mix
+    level all pass), lies within 3 % of the pitch of an accepted event (``reason < 0``), and is
+    no second peak of a note already taken (within 120 ms and 6 % of an accepted event or of
+    an earlier line note). Call it only for a clip that holds log drums: the accepted events
+    define the line.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    line = np.zeros(len(feat), bool)
+    cand = np.flatnonzero(line_candidates(feat, reason, config) & (feat.mix_db >= config.mix_level_min_db))
+    if not cand.size:
+        return line
+    log_f = np.log(feat.f0_hz)
+    acc = np.flatnonzero(np.asarray(reason) < 0)
+    acc = acc[np.argsort(feat.onset_s[acc], kind="stable")]
+    acc_on = feat.onset_s[acc]
+    same_pitch = np.log(SAME_NOTE_PITCH)
+    last = []  # line notes kept so far, in onset order
+    for i in cand[np.argsort(feat.onset_s[cand], kind="stable")]:
+        t = feat.onset_s[i]
+        lo, hi = np.searchsorted(acc_on, [t - SAME_NOTE_S, t + SAME_NOTE_S])
+        near = [j for j in acc[lo:hi] if abs(feat.onset_s[j] - t) < SAME_NOTE_S]
+        near += [j for j in last[-4:] if t - feat.onset_s[j] < SAME_NOTE_S]
+        if not any(abs(log_f[j] - log_f[i]) < same_pitch for j in near):
+            line[i] = True
+            last.append(i)
+    return line
+
+
+
+
+def line_pitches(feat: CandidateFeatures, reason, min_events: int = LINE_PITCH_MIN_EVENTS) -> np.ndarray:
+    """The pitches (Hz) of the line: accepted events' pitches, grouped where neighbours lie
+    within 3 %; the median of each group of at least ``min_events``."""
+    log_f = np.sort(np.log(feat.f0_hz[np.asarray(reason) < 0]))
+    if not log_f.size:
+        return np.empty(0)
+    groups = np.split(log_f, np.flatnonzero(np.diff(log_f) >= np.log(_LINE_PITCH)) + 1)
+    return np.exp([np.median(g) for g in groups if g.size >= min_events])
+
+
+def repitch_candidates(feat: CandidateFeatures, reason, line, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Candidates tried again at the line's pitches: rejected for one of
+    :data:`REPITCH_REASONS`, above the level floor, and not line notes already."""
+    return (np.isin(np.asarray(reason), _REPITCH) & ~np.asarray(line, bool)
+            & (feat.peak_dbfs >= config.level_floor_dbfs))
+
+
+def _near(sorted_times, t, within):
+    """True where ``t`` lies closer than ``within`` to one of ``sorted_times``."""
+    if not sorted_times.size:
+        return np.zeros(np.shape(t), bool)
+    k = np.searchsorted(sorted_times, t)
+    before = sorted_times[np.maximum(k - 1, 0)]
+    after = sorted_times[np.minimum(k, sorted_times.size - 1)]
+    return (np.abs(t - before) < within) | (np.abs(after - t) < within)
+
+
+def _envelope_passes(sub, config):
+    fails = failed_checks(sub, config)
+    return ~np.any([fails[c] for c in _ENVELOPE_CHECKS], axis=0)
+
+
+def _at_pitch(feat, rows, pitch, y, rate, config, parallel, timed=True):
+    """The candidates ``rows`` measured again on their envelopes at ``pitch`` (Hz, one per
+    row); where ``timed``, timed first on the pitch's glide band and their level read there
+    (without, a quick look from the first estimates)."""
+    sub = feat.take(rows)
+    if timed:
+        sub.peak_dbfs = level_at_pitch(sub.peak_dbfs, sub.f0_hz, pitch, rate, config)
+        sub.onset_s = refine_onsets(y, rate, sub.onset_s, pitch, parallel=parallel)
+    sub.attack_db, sub.held_db, tail_s, tau_s, _ = note_features(y, rate, sub.onset_s, pitch, config, parallel)
+    sub.tail_ms, sub.decay_ms, sub.f0_hz = tail_s * 1e3, tau_s * 1e3, pitch
+    sub.glide_ratio = np.full(len(sub), np.nan)  # measured against the other pitch: unknown here
+    return sub
+
+
+def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
+                    config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False) -> np.ndarray:
+    """Rejected candidates that are notes of the line at one of its pitches.
+
+    Each of :func:`repitch_candidates` takes the pitch of :func:`line_pitches` at which its
+    narrowband envelope rises most into the note; there it is timed again on its glide band
+    (:func:`logdrum.core.onset.refine_onsets`) and measured again, and it is a line note if it
+    passes the checks a note's envelope must pass (level, attack and the decay checks, as in
+    :func:`logdrum.core.classify.reject_reasons`) and the level against the mix. No other note
+    may be reported within ``SAME_NOTE_S`` of it, at any pitch: next to a note, another
+    pitch's envelope shows that note's attack. Call it only for a clip that holds log drums.
+
+    Parameters
+    ----------
+    feat : CandidateFeatures
+        The candidates; the rows of the notes found are overwritten with their measurements
+        at the line's pitch (``glide_ratio`` NaN; tonality as measured at first).
+    reason : numpy.ndarray of int
+        :func:`logdrum.core.classify.reject_reasons` of ``feat``.
+    line : numpy.ndarray of bool
+        The line notes already found (:func:`line_notes`).
+    y, rate
+        The analysis-rate signal and its rate.
+    x, sr
+        The input as the detector holds it (``(c, n)``) and its rate, for the level against
+        the mix.
+    config : DetectorConfig
+    parallel : bool
+        Spread the envelopes over numba's threads.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for the candidates that are now line notes.
+    """
+    from .mixlevel import broadband_dbfs
+
+    found = np.zeros(len(feat), bool)
+    pitches = line_pitches(feat, reason)
+    reported = np.sort(feat.onset_s[(np.asarray(reason) < 0) | np.asarray(line, bool)])
+    rows = np.flatnonzero(repitch_candidates(feat, reason, line, config))
+    rows = rows[~_near(reported, feat.onset_s[rows], SAME_NOTE_S)]
+    if not pitches.size or not rows.size:
+        return found
+    # Each pitch measured from the first onset estimate: the one where the note passes, with
+    # the largest rise (or the largest rise, where none passes: that estimate may be off).
+    # Timing every candidate at every pitch cost as much as the rest of the re-pitching.
+    rank = np.array([_envelope_passes(sub, config) * 1e3 + sub.attack_db for sub in (
+        _at_pitch(feat, rows, np.full(rows.size, f), y, rate, config, parallel, timed=False) for f in pitches)])
+    sub = _at_pitch(feat, rows, pitches[np.argmax(np.nan_to_num(rank, nan=-np.inf), axis=0)], y, rate, config, parallel)
+    ok = _envelope_passes(sub, config)
+    rows, sub = rows[ok], sub.take(ok)
+    sub.mix_db = sub.peak_dbfs - broadband_dbfs(x, float(sr), sub.onset_s)
+    loud = sub.mix_db >= config.mix_level_min_db
+    rows, sub = rows[loud], sub.take(loud)
+    keep = ~_near(reported, sub.onset_s, SAME_NOTE_S)
+    last = -np.inf
+    for j in np.argsort(sub.onset_s, kind="stable"):  # of two within SAME_NOTE_S, the first
+        if keep[j] and sub.onset_s[j] - last < SAME_NOTE_S:
+            keep[j] = False
+        elif keep[j]:
+            last = sub.onset_s[j]
+    feat.put(rows[keep], sub.take(keep))
+    found[rows[keep]] = True
+    return found
