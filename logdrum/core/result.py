@@ -49,11 +49,12 @@ class LogDrumEvent(NamedTuple):
         256 ms after its onset (see :mod:`logdrum.core.mixlevel`): about 0 dB alone, below
         ``DetectorConfig.mix_level_min_db`` for a faint resonance under a cymbal.
     line_note : bool
-        False for a hit that passed every check on its own. True for a note of the clip's
-        log-drum line that passed every check but the decay's: in a clip that holds log drums,
-        a note at the pitch of an accepted one whose decay the next note or a neighbour's
-        beating cut or bent (see :func:`logdrum.core.classify.line_notes`). Line notes are
-        reported, never counted towards the clip's verdict or score.
+        False for a hit that passed every check on its own. True, in a clip that holds log
+        drums, for a note of its line that failed a check on its own: at the pitch of an
+        accepted note, its decay cut or bent by the next note or a neighbour's beating; or its
+        own pitch another sound's, its envelope at a pitch of the line a note's (then
+        ``glide_ratio`` is NaN). See :mod:`logdrum.core.line`. Line notes are reported, never
+        counted towards the clip's verdict or score.
     """
 
     onset_s: float

@@ -171,6 +171,15 @@ def _call(func, path):
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+def _call_in_worker(func, path):
+    # A worker a core already: a long file's analysis must not start threads of its own
+    # (logdrum.core.frontend.use_parallel reads numba's count, which is per calling thread).
+    import numba
+
+    numba.set_num_threads(1)
+    return _call(func, path)
+
+
 def _worker_init():
     # Ctrl+C is the parent's to handle; workers finishing their file quietly is enough.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -222,12 +231,12 @@ def _run_local(todo, func, workers, emit):
             if isolate:  # after a worker died: suspects one at a time to find the culprit
                 if not pending:
                     alone = isolate.popleft()
-                    pending[pool.submit(_call, func, alone)] = alone
+                    pending[pool.submit(_call_in_worker, func, alone)] = alone
             else:
                 alone = None
                 while queue and len(pending) < 4 * workers:
                     try:
-                        fut = pool.submit(_call, func, queue[0])
+                        fut = pool.submit(_call_in_worker, func, queue[0])
                     except BrokenProcessPool:  # noticed below through the pending futures
                         break
                     pending[fut] = queue.popleft()
@@ -273,7 +282,7 @@ def _run_dask(todo, func, address, workers, emit):
 
         def submit():
             i, p = queue.popleft()
-            fut = client.submit(_call, func, p, key=f"logdrum-{tag}-{i}", pure=False)
+            fut = client.submit(_call_in_worker, func, p, key=f"logdrum-{tag}-{i}", pure=False)
             by_key[fut.key] = p
             return fut
 

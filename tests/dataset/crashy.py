@@ -1,4 +1,4 @@
-"""A work function for the batch engine that really kills its worker process on some files."""
+"""Work functions for the batch engine: one really kills its worker process on some files."""
 
 import os
 
@@ -7,3 +7,12 @@ def crash_on_marker(path):
     if "crash" in os.path.basename(path):
         os._exit(3)  # what a segfault in a decoder or the OOM killer looks like to the pool
     return {"value": os.path.getsize(path)}
+
+
+def numba_threads(path):
+    """How many threads the detector's parallel kernels would get in this worker."""
+    import numba
+
+    from logdrum.core.frontend import PARALLEL_MIN_SAMPLES, use_parallel
+
+    return {"value": numba.get_num_threads(), "parallel": use_parallel(PARALLEL_MIN_SAMPLES)}

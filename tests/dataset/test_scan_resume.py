@@ -103,6 +103,20 @@ def test_a_worker_that_dies_costs_one_error_row(tmp_path):
             assert r["error"] == "" and r["value"] == str(i + 1)
 
 
+@pytest.mark.parametrize("dask", [None, "local"])
+def test_worker_processes_analyse_long_files_on_one_thread(tmp_path, dask):
+    # a worker a core: a long file's analysis starting threads of its own would oversubscribe
+    if dask:
+        pytest.importorskip("distributed")
+    paths = []
+    for i in range(3):
+        (tmp_path / f"{i}.bin").write_bytes(b"x")
+        paths.append(str(tmp_path / f"{i}.bin"))
+    rows = run_batch(paths, crashy.numba_threads, fields=["value", "parallel"], workers=2, dask=dask,
+                     progress=False)
+    assert [(r["value"], r["parallel"]) for r in rows] == [("1", "0")] * 3  # booleans are 0/1 in the CSV
+
+
 def test_a_second_run_on_the_same_results_file_is_refused(tmp_path):
     from logdrum.dataset.batch import ResultsFile
 
