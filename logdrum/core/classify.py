@@ -21,9 +21,11 @@ from .result import REJECT_REASONS, Candidate, LogDrumEvent
 
 __all__ = ["classify", "reject_reasons", "failed_checks", "event_confidence", "SAME_NOTE_S", "SAME_NOTE_PITCH"]
 
-#: Two accepted candidates closer than this in time and pitch are one note (a second peak).
+#: Two accepted candidates closer than this in time and pitch are one note (a second peak):
+#: under a 16th apart at 125 BPM, and within two semitones, since a pitch read on the glide
+#: can be 3-8 % sharp (one accepted note in seven in realistic mixes, ``benchmarks/realmix``).
 SAME_NOTE_S = 0.12
-SAME_NOTE_PITCH = 1.06
+SAME_NOTE_PITCH = 1.12
 
 #: The plan's "woody" range; inside it the decay margin is full.
 WOODY_MS = (300.0, 600.0)
@@ -70,7 +72,8 @@ def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CON
 def _repeats(feat, accepted):
     """Accepted candidates that are a second peak of the note before them: within
     ``SAME_NOTE_S`` of an accepted onset and within ``SAME_NOTE_PITCH`` of its pitch (in a
-    dense mix the glide and beating can give one note two envelope peaks)."""
+    dense mix the glide and beating can give one note two envelope peaks, whose pitches read
+    on different parts of the glide)."""
     idx = np.flatnonzero(accepted)
     dup = np.zeros(len(feat), bool)
     last = None

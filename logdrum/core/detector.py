@@ -16,6 +16,7 @@ from .checks import as_audio_array
 __all__ = ["analyze", "detect_amapiano_log_drums"]
 
 _MIX_CHECK = REJECT_REASONS.index("buried in the mix")
+_SAME_NOTE = REJECT_REASONS.index("same note")
 
 
 def _config(config):
@@ -72,10 +73,12 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     # The level against the whole mix is the last check: measure it only on the candidates
     # that passed every other one (they fail it now, their mix_db being unknown).
     _measure_mix_level(feat, x, sr, reject_reasons(feat, config) == _MIX_CHECK)
-    # Only the notes reported are timed on their glide band (logdrum.core.onset): 1 in 3
-    # candidates, a fraction of the cost of timing them all. New onsets can make two accepted
-    # events one note ("same note"), hence the second look.
-    _refine_onsets(feat, y, rate, reject_reasons(feat, config) < 0, parallel)
+    # Only the candidates that passed every check are timed on their glide band
+    # (logdrum.core.onset): 1 in 3, a fraction of the cost of timing them all. Those the
+    # same-note rule set aside are timed too: new onsets can change which of two peaks of one
+    # note comes first (the untimed one, 50 ms early, was then reported), hence the second look.
+    passed = reject_reasons(feat, config)
+    _refine_onsets(feat, y, rate, (passed < 0) | (passed == _SAME_NOTE), parallel)
     reason = reject_reasons(feat, config)
     ok = reason < 0
     duration_s = y.shape[0] / rate

@@ -79,8 +79,8 @@ def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT
 
     A line note fails the decay checks and no other (level, attack, band, tonality, mix
     level all pass), lies within 3 % of the pitch of an accepted event (``reason < 0``), and is
-    no second peak of a note already taken (within 120 ms and 6 % of an accepted event or of
-    an earlier line note). Call it only for a clip that holds log drums: the accepted events
+    no second peak of a note already taken (within ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of
+    an accepted event or of an earlier line note). Call it only for a clip that holds log drums: the accepted events
     define the line.
 
     Returns

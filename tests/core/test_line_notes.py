@@ -44,6 +44,16 @@ def test_a_cut_decay_at_the_line_pitch_is_a_line_note():
     assert line.tolist() == [False, True, True, True, False, False, False, False, False]
 
 
+def test_a_second_peak_read_on_the_glide_is_the_same_note():
+    # the glide can read a pitch 3-8 % sharp: 80 ms apart and 7.5 % apart is one note; a
+    # minor third (19 %) apart, or a 16th (125 ms) later, two
+    feat = _features([dict(onset_s=0.0, f0_hz=64.5), dict(onset_s=0.08, f0_hz=60.0),
+                      dict(onset_s=1.0, f0_hz=60.0), dict(onset_s=1.08, f0_hz=71.4),
+                      dict(onset_s=2.0, f0_hz=60.0), dict(onset_s=2.125, f0_hz=60.0)])
+    reason = classify.reject_reasons(feat)
+    assert [REJECT_REASONS[r] if r >= 0 else "ok" for r in reason] == ["ok", "same note", "ok", "ok", "ok", "ok"]
+
+
 def test_no_accepted_event_no_line():
     feat = _features([dict(onset_s=0.5, decay_ms=90.0), dict(onset_s=1.0, decay_ms=90.0)])
     reason = classify.reject_reasons(feat)
