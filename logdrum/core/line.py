@@ -24,6 +24,7 @@ import numpy as np
 from .classify import SAME_NOTE_PITCH, SAME_NOTE_S, failed_checks
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import CandidateFeatures, level_at_pitch, note_features
+from .mixlevel import broadband_dbfs
 from .onset import refine_onsets
 from .result import REJECT_REASONS
 
@@ -160,11 +161,13 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
                     config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False) -> np.ndarray:
     """Rejected candidates that are notes of the line at one of its pitches.
 
-    Each of :func:`repitch_candidates` takes the pitch of :func:`line_pitches` at which its
-    narrowband envelope rises most into the note; there it is timed again on its glide band
+    Each of :func:`repitch_candidates` is read on its narrowband envelope at every pitch of
+    :func:`line_pitches` from its first onset estimate, and takes the pitch where it passes the
+    checks a note's envelope must pass (level, attack and the decay checks, as in
+    :func:`logdrum.core.classify.reject_reasons`) with the largest rise (where it passes at
+    none, the largest rise). There it is timed again on its glide band
     (:func:`logdrum.core.onset.refine_onsets`) and measured again, and it is a line note if it
-    passes the checks a note's envelope must pass (level, attack and the decay checks, as in
-    :func:`logdrum.core.classify.reject_reasons`) and the level against the mix. No other note
+    passes those checks and the level against the mix. No other note
     may be reported within ``SAME_NOTE_S`` of it, at any pitch: next to a note, another
     pitch's envelope shows that note's attack. Call it only for a clip that holds log drums.
 
@@ -191,8 +194,6 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     numpy.ndarray of bool
         True for the candidates that are now line notes.
     """
-    from .mixlevel import broadband_dbfs
-
     found = np.zeros(len(feat), bool)
     pitches = line_pitches(feat, reason)
     reported = np.sort(feat.onset_s[(np.asarray(reason) < 0) | np.asarray(line, bool)])
