@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["note_decays"]
+__all__ = ["note_decays", "note_decays_parallel"]
 
 #: 10 / ln(10): dB of a power ratio from its natural log
 _DB_PER_NEPER = 10.0 / np.log(10.0)

@@ -40,10 +40,11 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     config : DetectorConfig, optional
         Thresholds; :data:`logdrum.DEFAULT_CONFIG` when omitted.
     parallel : bool, optional
-        Force the serial or the multi-threaded kernels (decimator and note envelopes; the
-        same numbers either way). Default: multi-threaded for input of 95 s at 44.1 kHz or
-        more when numba has more than one thread; set ``NUMBA_NUM_THREADS=1`` where clips
-        are analysed in several processes at once.
+        Force the serial or the multi-threaded kernels (decimator, note envelopes, onsets;
+        the same numbers either way). Default: multi-threaded for input of 95 s at 44.1 kHz
+        or more when numba has more than one thread. The batch scan's workers run on one
+        thread each; set ``NUMBA_NUM_THREADS=1`` where other code analyses clips in several
+        processes at once.
 
     Returns
     -------

@@ -107,3 +107,17 @@ def test_repitch_candidates_are_the_rejections_a_wrong_pitch_explains():
     got = line.repitch_candidates(feat, reason, already)
     expected = [False] + [r in line.REPITCH_REASONS for r in names] + [False, False]
     assert got.tolist() == expected
+
+
+def test_a_level_read_at_another_pitch_undoes_the_first_pitch_band_gain():
+    from logdrum.core.events import level_at_pitch
+    from logdrum.core.frontend import band_gain_db
+
+    peak = np.array([-10.0, -10.0, -10.0])
+    f_from, f_to = np.array([150.0, 87.0, 20.0]), np.array([87.0, 87.0, 87.0])
+    got = level_at_pitch(peak, f_from, f_to, 2000.0)
+    assert got[1] == pytest.approx(-10.0)  # same pitch, same level
+    # read at the band edge (-3 dB, undone by +3 dB), the level at mid-band is 3 dB lower
+    expected = -10.0 + band_gain_db(np.array([150.0]), 2000.0)[0] - band_gain_db(np.array([87.0]), 2000.0)[0]
+    assert got[0] == pytest.approx(expected) and got[0] == pytest.approx(-13.0, abs=0.2)
+    assert got[2] == pytest.approx(-10.0 - 20.0, abs=0.01)  # far outside the band: the 20 dB cap
