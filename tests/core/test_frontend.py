@@ -50,7 +50,9 @@ def test_time_alignment_is_kept():
 def test_no_full_rate_copy_is_made():
     sr = 44100
     x = np.random.default_rng(0).standard_normal(120 * sr).astype(np.float32)
-    frontend.decimate(x[:sr], sr)  # compile (numba allocates) outside the measurement
+    # compile (numba allocates) outside the measurement the kernel this length takes: 120 s
+    # is long enough for the parallel one, which a 1 s clip alone would leave uncompiled
+    frontend.decimate(x[:sr], sr, parallel=frontend.use_parallel(x.size))
     tracemalloc.start()
     frontend.decimate(x, sr)
     _, peak = tracemalloc.get_traced_memory()
@@ -62,7 +64,8 @@ def test_no_full_rate_copy_is_made():
 def test_int16_stereo_is_read_in_place():
     sr = 44100
     x = (np.random.default_rng(1).standard_normal((2, 30 * sr)) * 3000).astype(np.int16)
-    frontend.decimate(x[:, :sr].copy(), sr)  # compile (numba allocates) outside the measurement
+    # compile (numba allocates) outside the measurement
+    frontend.decimate(x[:, :sr].copy(), sr, parallel=frontend.use_parallel(x.size))
     tracemalloc.start()
     frontend.decimate(x, sr)
     _, peak = tracemalloc.get_traced_memory()
