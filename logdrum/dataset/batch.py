@@ -228,12 +228,13 @@ def _run_local(todo, func, workers, emit):
     pool = new_pool()
     try:
         while (queue or isolate or pending) and not stop.requested:
-            if isolate:  # after a worker died: suspects one at a time to find the culprit
+            if not pending:
+                alone = None  # the last suspect, if any, has its row
+            if isolate or alone is not None:  # after a worker died: suspects one at a time
                 if not pending:
                     alone = isolate.popleft()
                     pending[pool.submit(_call_in_worker, func, alone)] = alone
             else:
-                alone = None
                 while queue and len(pending) < 4 * workers:
                     try:
                         fut = pool.submit(_call_in_worker, func, queue[0])

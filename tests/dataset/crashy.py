@@ -16,3 +16,11 @@ def numba_threads(path):
     from logdrum.core.frontend import PARALLEL_MIN_SAMPLES, use_parallel
 
     return {"value": numba.get_num_threads(), "parallel": use_parallel(PARALLEL_MIN_SAMPLES)}
+
+
+def crash_on_marker_slowly(path):
+    """:func:`crash_on_marker`, the worker dying only after the engine has waited more than once."""
+    import time
+
+    time.sleep(0.6)
+    return crash_on_marker(path)

@@ -1,5 +1,6 @@
 """scan: one row per file, errors as rows, resume after SIGKILL to the same CSV, crash-proof pool."""
 
+import json
 import os
 import signal
 import subprocess
@@ -101,6 +102,33 @@ def test_a_worker_that_dies_costs_one_error_row(tmp_path):
             assert "worker process died" in r["error"] and r["value"] == ""
         else:
             assert r["error"] == "" and r["value"] == str(i + 1)
+
+
+def test_a_worker_that_dies_slowly_costs_one_error_row_too(tmp_path):
+    # The suspect's death was once noticed a wait after the engine had left suspect mode
+    # (``alone`` reset while the suspect was still running): the file went back to the
+    # suspects for ever, one new process every few seconds. Run in a subprocess with a
+    # timeout so that such a loop fails the test instead of hanging the suite.
+    import subprocess
+    import sys
+    import textwrap
+
+    for i in range(4):
+        (tmp_path / (f"crash_{i}.bin" if i == 2 else f"ok_{i}.bin")).write_bytes(b"x" * (i + 1))
+    code = textwrap.dedent(f"""
+        import glob, json, sys
+        sys.path.insert(0, {os.path.dirname(crashy.__file__)!r})
+        import crashy
+        from logdrum.dataset.batch import run_batch
+        paths = sorted(glob.glob({str(tmp_path / "*.bin")!r}))
+        rows = run_batch(paths, crashy.crash_on_marker_slowly, fields=["value"], workers=2, progress=False)
+        print(json.dumps([[r["path"].rsplit("/", 1)[1], r["value"], bool(r["error"])] for r in rows]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rows == [["crash_2.bin", "", True], ["ok_0.bin", "1", False], ["ok_1.bin", "2", False],
+                    ["ok_3.bin", "4", False]]
 
 
 @pytest.mark.parametrize("dask", [None, "local"])
