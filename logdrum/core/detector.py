@@ -8,7 +8,7 @@ from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import measure_candidates
 from .frontend import band_envelope, decimate, use_parallel
 from .line import line_candidates, line_notes, repitched_notes
-from .mixlevel import broadband_dbfs
+from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS, Analysis
 from .checks import as_audio_array
@@ -105,7 +105,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
 
 
 def _measure_mix_level(feat, x, sr, which):
-    feat.mix_db[which] = feat.peak_dbfs[which] - broadband_dbfs(x, float(sr), feat.onset_s[which])
+    feat.mix_db[which] = mix_db(x, sr, feat.peak_dbfs[which], feat.onset_s[which])
 
 
 def _refine_onsets(feat, y, rate, which, parallel):

@@ -24,7 +24,7 @@ import numpy as np
 from .classify import SAME_NOTE_PITCH, SAME_NOTE_S, failed_checks
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import CandidateFeatures, level_at_pitch, note_features
-from .mixlevel import broadband_dbfs
+from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS
 
@@ -57,6 +57,15 @@ def _only_decay_fails(fails):
     return decay & ~other
 
 
+def _to_nearest(sorted_values, values):
+    """Distance from each of ``values`` to the nearest of ``sorted_values`` (inf if none)."""
+    if not sorted_values.size:
+        return np.full(np.shape(values), np.inf)
+    k = np.searchsorted(sorted_values, values)
+    return np.minimum(np.abs(values - sorted_values[np.maximum(k - 1, 0)]),
+                      np.abs(values - sorted_values[np.minimum(k, sorted_values.size - 1)]))
+
+
 def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Candidates that may be notes of the clip's line: they fail the decay checks and no
     other but, maybe, the level against the mix (the detector measures it on these only, once a
@@ -66,12 +75,8 @@ def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DE
     if not accepted.any() or not maybe.any():
         return np.zeros(len(feat), bool)
     log_f = np.log(feat.f0_hz)
-    pitches = np.unique(log_f[accepted])
     cand = np.flatnonzero(maybe)
-    k = np.searchsorted(pitches, log_f[cand])
-    nearest = np.minimum(np.abs(log_f[cand] - pitches[np.maximum(k - 1, 0)]),
-                         np.abs(log_f[cand] - pitches[np.minimum(k, pitches.size - 1)]))
-    maybe[cand[nearest >= np.log(_LINE_PITCH)]] = False
+    maybe[cand[_to_nearest(np.unique(log_f[accepted]), log_f[cand]) >= np.log(_LINE_PITCH)]] = False
     return maybe
 
 
@@ -126,16 +131,6 @@ def repitch_candidates(feat: CandidateFeatures, reason, line, config: DetectorCo
     :data:`REPITCH_REASONS`, above the level floor, and not line notes already."""
     return (np.isin(np.asarray(reason), _REPITCH) & ~np.asarray(line, bool)
             & (feat.peak_dbfs >= config.level_floor_dbfs))
-
-
-def _near(sorted_times, t, within):
-    """True where ``t`` lies closer than ``within`` to one of ``sorted_times``."""
-    if not sorted_times.size:
-        return np.zeros(np.shape(t), bool)
-    k = np.searchsorted(sorted_times, t)
-    before = sorted_times[np.maximum(k - 1, 0)]
-    after = sorted_times[np.minimum(k, sorted_times.size - 1)]
-    return (np.abs(t - before) < within) | (np.abs(after - t) < within)
 
 
 def _envelope_passes(sub, config):
@@ -198,7 +193,7 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     pitches = line_pitches(feat, reason)
     reported = np.sort(feat.onset_s[(np.asarray(reason) < 0) | np.asarray(line, bool)])
     rows = np.flatnonzero(repitch_candidates(feat, reason, line, config))
-    rows = rows[~_near(reported, feat.onset_s[rows], SAME_NOTE_S)]
+    rows = rows[_to_nearest(reported, feat.onset_s[rows]) >= SAME_NOTE_S]
     if not pitches.size or not rows.size:
         return found
     # Each pitch measured from the first onset estimate: the one where the note passes, with
@@ -209,10 +204,10 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     sub = _at_pitch(feat, rows, pitches[np.argmax(np.nan_to_num(rank, nan=-np.inf), axis=0)], y, rate, config, parallel)
     ok = _envelope_passes(sub, config)
     rows, sub = rows[ok], sub.take(ok)
-    sub.mix_db = sub.peak_dbfs - broadband_dbfs(x, float(sr), sub.onset_s)
+    sub.mix_db = mix_db(x, sr, sub.peak_dbfs, sub.onset_s)
     loud = sub.mix_db >= config.mix_level_min_db
     rows, sub = rows[loud], sub.take(loud)
-    keep = ~_near(reported, sub.onset_s, SAME_NOTE_S)
+    keep = _to_nearest(reported, sub.onset_s) >= SAME_NOTE_S
     last = -np.inf
     for j in np.argsort(sub.onset_s, kind="stable"):  # of two within SAME_NOTE_S, the first
         if keep[j] and sub.onset_s[j] - last < SAME_NOTE_S:

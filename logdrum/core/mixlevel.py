@@ -23,7 +23,7 @@ from numba import njit
 
 from .checks import pcm_scale
 
-__all__ = ["broadband_dbfs", "MIX_WINDOW_S"]
+__all__ = ["broadband_dbfs", "mix_db", "MIX_WINDOW_S"]
 
 #: Length of the window after the onset whose broadband level a note is compared with: the
 #: f0 window of :mod:`logdrum.core.events`, long enough to hold the loud part of a log drum.
@@ -66,6 +66,12 @@ def broadband_dbfs(x, sr, onset_s, window_s=MIX_WINDOW_S):
     power = _window_power(x, starts, length, stride, float(scale), float(offset))
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(power) + _SINE_DB
+
+
+def mix_db(x, sr, peak_dbfs, onset_s):
+    """``mix_db`` of notes of in-band peak ``peak_dbfs`` starting at ``onset_s`` (see the module
+    docstring; arguments as for :func:`broadband_dbfs`)."""
+    return np.asarray(peak_dbfs, dtype=float) - broadband_dbfs(x, float(sr), onset_s)
 
 
 @njit(cache=True)
