@@ -152,11 +152,25 @@ def _at_pitch(feat, rows, pitch, y, rate, config, parallel, timed=True):
     return sub
 
 
+def _at_a_pitch_of_its_own(feat, rows, pitches, config):
+    """Candidates ``rows`` read tonal, in band and off every pitch of the line: a note the
+    line does not play twice (or another instrument's), not one of its notes read at another
+    sound's pitch. Re-pitched, the glide of such a note (65 Hz from 92 Hz) rose at a line
+    pitch it swept through (83 Hz) and was reported there, 65 ms early, in the built-in groove
+    at glide 1.4 (``tests/core/test_onsets.py``)."""
+    f = feat.f0_hz[rows]
+    lo, hi = config.f0_limits()
+    off_line = np.min(np.abs(np.log(f[:, None] / pitches[None, :])), axis=1) > np.log(_LINE_PITCH)
+    with np.errstate(invalid="ignore"):
+        return (feat.tonality[rows] >= config.tonality_min) & (f >= lo) & (f <= hi) & off_line
+
+
 def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
                     config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False) -> np.ndarray:
     """Rejected candidates that are notes of the line at one of its pitches.
 
-    Each of :func:`repitch_candidates` is read on its narrowband envelope at every pitch of
+    Each of :func:`repitch_candidates` (but those read tonal and in band at a pitch the line
+    does not hold: notes of their own) is read on its narrowband envelope at every pitch of
     :func:`line_pitches` from its first onset estimate, and takes the pitch where it passes the
     checks a note's envelope must pass (level, attack and the decay checks, as in
     :func:`logdrum.core.classify.reject_reasons`) with the largest rise (where it passes at
@@ -194,7 +208,10 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     reported = np.sort(feat.onset_s[(np.asarray(reason) < 0) | np.asarray(line, bool)])
     rows = np.flatnonzero(repitch_candidates(feat, reason, line, config))
     rows = rows[_to_nearest(reported, feat.onset_s[rows]) >= SAME_NOTE_S]
-    if not pitches.size or not rows.size:
+    if not pitches.size:
+        return found
+    rows = rows[~_at_a_pitch_of_its_own(feat, rows, pitches, config)]
+    if not rows.size:
         return found
     # Each pitch measured from the first onset estimate: the one where the note passes, with
     # the largest rise (or the largest rise, where none passes: that estimate may be off).

@@ -4,20 +4,29 @@ A log drum starts above its pitch and glides down to it ("bwom", a glide ratio o
 some 40 ms), so energy at the final pitch f0 arrives 20-110 ms after the attack, later the
 wider the glide: an envelope at f0 times the attack late, by an amount that depends on the
 glide (the fixed correction of :mod:`logdrum.core.events` is right only at the median glide).
-The attack is where the spectrum between ``0.92 f0`` and ``1.55 f0`` grows: the half-wave
+The attack is where the spectrum between ``0.96 f0`` and ``1.55 f0`` grows: the half-wave
 rectified spectral flux over those bins (as in librosa's ``onset_strength``, restricted to the
-note's own band) of 64 ms Hann frames every 5 ms, from 100 ms before the first estimate to
-50 ms after it. Each bin's growth is counted over its largest magnitude of the last 30 ms, not
-over the frame before: two notes a few hertz apart beat, and a beat regrows what it lost a few
-frames earlier, where an attack rises above everything before it. The attack is the earliest
-flux peak of at least 3/4 of the largest (a kick a 16th after the note can grow the band as
-much). No calibration: the flux peaks at the attack whatever the glide.
+note's own band), from 100 ms before the first estimate to 50 ms after it, looked at twice:
+
+1. **Which rise**: 192 ms Hann frames every 5 ms. Their 5.2 Hz bins keep the notes of the
+   line apart: in 64 ms frames (16 Hz bins) a note at 62 Hz and one at 73 Hz still ringing
+   share the band's bins and beat at 11 Hz, and every beat read as an attack. Each bin's
+   growth is counted over its largest magnitude of the last 10 ms. The attack is the
+   earliest flux peak of at least 3/4 of the largest (a kick a 16th after the note can grow
+   the band as much).
+2. **Where exactly**: a long window's flux peaks early, as its rising edge meets the note
+   (lone notes 7-30 ms early in 192 ms frames), so the attack is placed by the largest flux
+   peak of 64 ms frames (0.92-1.55 f0, growth over the last 30 ms) within 30 ms of the first
+   look's.
+
+No calibration: the flux peaks at the attack whatever the glide.
 
 Measured on ``benchmarks/realmix`` (100 grooves, 7,119 notes; docs/detector.md): note F
-0.70 -> 0.76 (with line notes on both sides). Known
-limit: a note a 16th after one a minor third above it (``logdrum.synth.groove``'s steps 10
-and 11) shares its 64 ms bins with the ringing note, and their interference grows the band
-56-65 ms after the attack, which then reads late.
+0.70 -> 0.76 with one look of 64 ms frames (round 3), 0.79 -> 0.81 with the two looks
+(round 6). Lone notes: -7.5 to +1 ms over f0 52-148 Hz, glide 1-1.5, tau 0.25-0.7 s.
+Known limit: a note a 16th after one a minor third above it (``logdrum.synth.groove``'s steps 10
+and 11), gliding through the ringing note's pitch, reads 55-70 ms late with a glide of 1.25-1.4
+(the interference grows the band as the glide settles).
 
 The kernel sums the signal once per hop and bin (a sliding DFT in blocks: a dot product with a
 fixed row of twiddles, turned by the block's phasor) and windows
@@ -32,16 +41,23 @@ from numba import njit, prange
 
 __all__ = ["glide_flux_onsets", "glide_flux_onsets_parallel", "refine_onsets"]
 
-#: Band of the glide, as multiples of the final pitch.
-GLIDE_BAND = (0.92, 1.55)
-_FRAME_S = 0.064
+#: Band of the glide, as multiples of the final pitch (first look, second look).
+GLIDE_BAND = (0.96, 1.55)
+FINE_BAND = (0.92, 1.55)
+#: Frame lengths of the two looks: 192 ms bins (5.2 Hz) tell the note from its neighbours of
+#: the line; 64 ms frames place the attack.
+_FRAME_S = 0.192
+_FINE_FRAME_S = 0.064
 _HOP_S = 0.005
-#: Where the attack is looked for around the first estimate (s before, s after).
+#: Where the attack is looked for around the first estimate (s before, s after); the second
+#: look, around the first look's.
 SEARCH_S = (0.10, 0.05)
+FINE_SEARCH_S = (0.03, 0.03)
 #: Growth is counted over a bin's largest magnitude of this long before (beating regrows).
-MEMORY_S = 0.03
+MEMORY_S = 0.01
+FINE_MEMORY_S = 0.03
 #: The earliest flux peak of at least this share of the largest is the attack (0.7-0.8 alike
-#: on the realistic mixes; 0.5 picks earlier noise).
+#: on the realistic mixes; 0.5 picks earlier noise); the second look takes the largest.
 EARLIEST_SHARE = 0.75
 
 
@@ -238,14 +254,27 @@ def refine_onsets(y, rate, onset_s, f0, *, parallel=False):
         raise ValueError(f"rate must be a positive number of Hz, got {rate}")
     if onset_s.size == 0:
         return onset_s.copy()
-    hop = max(1, int(round(_HOP_S * rate)))
-    n_blocks = max(2, int(round(_FRAME_S * rate / hop)))
-    n_frames = int(round((SEARCH_S[0] + SEARCH_S[1]) * rate / hop)) + 1
-    memory = max(1, int(round(MEMORY_S * rate / hop)))
-    half = hop * n_blocks // 2
-    first = np.round((onset_s - SEARCH_S[0]) * rate).astype(np.int64) - half
     kernel = glide_flux_onsets_parallel if parallel else glide_flux_onsets
-    frame = kernel(np.ascontiguousarray(y), float(rate), first, f0, hop,
-                              n_blocks, n_frames, memory, GLIDE_BAND[0], GLIDE_BAND[1], EARLIEST_SHARE)
+    y = np.ascontiguousarray(y)
+    found = _attack(kernel, y, rate, onset_s, f0, _FRAME_S, SEARCH_S, MEMORY_S, GLIDE_BAND, EARLIEST_SHARE)
+    # The first look's flux peaks some 25 ms early (a long window's rising edge): the second
+    # look's short frames place the attack, within 30 ms of it. Its first frames only fill
+    # the memory, so that the whole +-30 ms is searched.
+    return _attack(kernel, y, rate, found, f0, _FINE_FRAME_S, FINE_SEARCH_S, FINE_MEMORY_S, FINE_BAND, 1.0,
+                   lead_in=True)
+
+
+def _attack(kernel, y, rate, onset_s, f0, frame_s, search_s, memory_s, band, share, lead_in=False):
+    """One look of :func:`refine_onsets`: the kernel's frame turned back into seconds."""
+    hop = max(1, int(round(_HOP_S * rate)))
+    n_blocks = max(2, int(round(frame_s * rate / hop)))
+    n_frames = int(round((search_s[0] + search_s[1]) * rate / hop)) + 1
+    memory = max(1, int(round(memory_s * rate / hop)))
+    half = hop * n_blocks // 2
+    first = np.round((onset_s - search_s[0]) * rate).astype(np.int64) - half
+    if lead_in:
+        first -= memory * hop
+        n_frames += memory
+    frame = kernel(y, float(rate), first, f0, hop, n_blocks, n_frames, memory, band[0], band[1], share)
     refined = (first + frame * hop + half) / rate
     return np.where(frame >= 0, np.maximum(refined, 0.0), onset_s)

@@ -114,10 +114,25 @@ def _reverb(x, rt60, seed=0):
     return y / np.max(np.abs(y))
 
 
-def test_a_room_reverb_does_not_hide_the_line_or_invent_one():
-    assert logdrum.analyze(_reverb(synth.groove(SR, bars=8), 0.5), SR).holds_log_drums
-    dry = _reverb(synth.groove(SR, bars=8, log_drums=False), 0.5)
-    assert not logdrum.analyze(dry, SR).holds_log_drums
+# Very wet rooms: the reverberant field carries 1.6 dB more energy than the direct sound at
+# rt60 0.5 s. Twelve rooms (three rt60, four random impulse responses) and four grooves.
+ROOMS = [(rt60, ir_seed) for rt60 in (0.3, 0.5, 0.7) for ir_seed in range(4)]
+
+
+def test_a_room_reverb_rarely_hides_the_line_and_never_invents_one():
+    # One room (rt60 0.45-0.55 s, impulse response seed 0) hides the line of most grooves
+    # (docs/detector.md, "What it still gets wrong"): 46 of these 48 lines were found before
+    # round 6's onsets and 45 after. One room and groove alone is a coin toss (the old test's
+    # case scored 0.526 then, 0.494 now, against 0.5).
+    found = invented = 0
+    for seed in range(4):
+        line = synth.groove(SR, bars=8, seed=seed)
+        bed = synth.groove(SR, bars=8, seed=seed, log_drums=False)
+        for rt60, ir_seed in ROOMS:
+            found += logdrum.analyze(_reverb(line, rt60, ir_seed), SR).holds_log_drums
+            invented += logdrum.analyze(_reverb(bed, rt60, ir_seed), SR).holds_log_drums
+    assert found >= 44, found
+    assert invented == 0
 
 
 @settings(max_examples=40, deadline=None)

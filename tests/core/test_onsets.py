@@ -45,8 +45,8 @@ def test_a_lone_note_reports_its_attack(f0, glide, drive, tau, at):
 
 
 # Known limit (logdrum.core.onset): the groove's step-11 note (55 Hz) comes a 16th after the
-# step-10 note a minor third above it; in 64 ms frames they share their bins, and the
-# interference grows the band 56-65 ms after the attack.
+# step-10 note a minor third above it and glides through its pitch; the interference grows
+# the band 55-70 ms after the attack.
 STEP_AFTER_A_THIRD = 11
 STEP_AFTER_A_THIRD_MAX_S = 0.08
 
@@ -57,7 +57,7 @@ def test_events_in_a_groove_sit_on_the_notes(glide, drive, tau):
     # out of the last one and the kicks land a 16th after some of them. Before the onset was
     # read on the note's own envelope, 159 of these 286 events (over the three cases and
     # seeds 0-2) sat within 50 ms of a note, the rest 60-140 ms late; all do now but the
-    # step-11 notes, 56-65 ms late with the glide (within 50 ms without).
+    # step-11 notes, 55-70 ms late with a glide.
     bpm, bars = 112.0, 8
     step = 60.0 / bpm / 4
     notes = sorted((b * 16 * step + s * step, s) for b in range(bars) for s, _ in synth.GROOVE_LOG_DRUM_STEPS)
