@@ -1,5 +1,5 @@
-"""The glide-band flux kernel (logdrum.core.onset) against numpy's FFT, and its promise on a
-lone note of any glide."""
+"""The glide-band flux kernel (logdrum.core.onset) against numpy's FFT, its promise on a lone
+note of any glide, and a note under notes of the line that beat in its band."""
 
 import numpy as np
 from hypothesis import example, given, settings
@@ -87,3 +87,33 @@ def test_refine_onsets_on_bad_input_says_what_is_wrong():
         refine_onsets(y, 0.0, np.array([0.5]), np.array([60.0]))
     # silence never grows: the first estimate stays
     assert refine_onsets(y, 2000.0, np.array([0.5]), np.array([60.0])).tolist() == [0.5]
+
+
+def _note_under_two_ringing_notes(rng, sr=16000):
+    """A note entering 6-9 dB under two notes of the line still ringing in its glide band (one
+    at its own pitch, one 1.1-1.35 times above: they beat there); its onset, pitch and first
+    estimate (30 ms early to 60 ms late)."""
+    f0, ratio, gap = rng.uniform(55, 110), rng.uniform(1.1, 1.35), rng.uniform(0.2, 0.5)
+    glide, level_db = rng.uniform(1.0, 1.4), rng.uniform(-9, -3)
+    x = np.zeros(3 * sr)
+    synth.place(x, synth.log_drum(sr, f0, 0.6, glide=glide, drive=1.0), 0.2, sr)
+    synth.place(x, synth.log_drum(sr, f0 * ratio, 0.6, glide=glide, drive=1.0), 0.5, sr)
+    at = 0.5 + gap
+    synth.place(x, 10 ** (level_db / 20) * synth.log_drum(sr, f0, 0.5, glide=glide, drive=1.0), at, sr)
+    return x, sr, at, f0, at + rng.uniform(-0.03, 0.06)
+
+
+def test_a_note_under_beating_notes_of_the_line_is_timed_at_its_attack():
+    # In 64 ms frames (16 Hz bins) the two ringing notes share the new note's glide band and
+    # every beat grows it like an attack: one look at 64 ms put 77 of these 100 notes within
+    # 50 ms of their attack; with the 192 ms first look (5.2 Hz bins) 85 are.
+    from logdrum.core.frontend import decimate
+    from logdrum.core.onset import refine_onsets
+
+    rng = np.random.default_rng(0)
+    near = 0
+    for _ in range(100):
+        x, sr, at, f0, first = _note_under_two_ringing_notes(rng)
+        y, rate = decimate(x, sr)
+        near += abs(refine_onsets(y, rate, np.array([first]), np.array([f0]))[0] - at) <= 0.05
+    assert near >= 82, near
