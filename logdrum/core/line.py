@@ -38,6 +38,7 @@ _MIX_CHECK = REJECT_REASONS.index("buried in the mix")
 #: Rejections that may come of a wrong pitch, and are tried again at the line's pitches.
 REPITCH_REASONS = ("decay cut short", "too short a decay", "too long a decay", "out of band", "not tonal")
 _REPITCH = tuple(REJECT_REASONS.index(r) for r in REPITCH_REASONS)
+_RINGS = tuple(REJECT_REASONS.index(r) for r in ("decay cut short", "too long a decay"))
 # what a note's envelope must pass at the line's pitch (tonality and band are the pitch's own)
 _ENVELOPE_CHECKS = tuple(REJECT_REASONS.index(r) for r in (
     "too quiet", "not percussive", "decay cut short", "too short a decay", "too long a decay"))
@@ -152,25 +153,28 @@ def _at_pitch(feat, rows, pitch, y, rate, config, parallel, timed=True):
     return sub
 
 
-def _at_a_pitch_of_its_own(feat, rows, pitches, config):
-    """Candidates ``rows`` read tonal, in band and off every pitch of the line: a note the
-    line does not play twice (or another instrument's), not one of its notes read at another
-    sound's pitch. Re-pitched, the glide of such a note (65 Hz from 92 Hz) rose at a line
-    pitch it swept through (83 Hz) and was reported there, 65 ms early, in the built-in groove
-    at glide 1.4 (``tests/core/test_onsets.py``)."""
+def _at_a_pitch_of_its_own(feat, rows, reason, pitches, config):
+    """Candidates ``rows`` read tonal, in band and off every pitch of the line, ringing there
+    (their decay cut short by the next sound, or too long): a note the line does not play
+    twice, not one of its notes read at another sound's pitch. Re-pitched, the glide of such a
+    note (65 Hz from 92 Hz) rose at a line pitch it swept through (83 Hz) and was reported
+    there, 65 ms early, in the built-in groove at glide 1.4 (``tests/core/test_onsets.py``).
+    A reading that decays too fast stays a candidate: a short hit over a note of the line is
+    read at the hit's pitch (``tests/core/test_repitched_notes.py``)."""
     f = feat.f0_hz[rows]
     lo, hi = config.f0_limits()
     off_line = np.min(np.abs(np.log(f[:, None] / pitches[None, :])), axis=1) > np.log(_LINE_PITCH)
+    rings = np.isin(np.asarray(reason)[rows], _RINGS)
     with np.errstate(invalid="ignore"):
-        return (feat.tonality[rows] >= config.tonality_min) & (f >= lo) & (f <= hi) & off_line
+        return rings & (feat.tonality[rows] >= config.tonality_min) & (f >= lo) & (f <= hi) & off_line
 
 
 def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
                     config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False) -> np.ndarray:
     """Rejected candidates that are notes of the line at one of its pitches.
 
-    Each of :func:`repitch_candidates` (but those read tonal and in band at a pitch the line
-    does not hold: notes of their own) is read on its narrowband envelope at every pitch of
+    Each of :func:`repitch_candidates` (but those read tonal, in band and ringing at a pitch
+    the line does not hold: notes of their own) is read on its narrowband envelope at every pitch of
     :func:`line_pitches` from its first onset estimate, and takes the pitch where it passes the
     checks a note's envelope must pass (level, attack and the decay checks, as in
     :func:`logdrum.core.classify.reject_reasons`) with the largest rise (where it passes at
@@ -210,7 +214,7 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     rows = rows[_to_nearest(reported, feat.onset_s[rows]) >= SAME_NOTE_S]
     if not pitches.size:
         return found
-    rows = rows[~_at_a_pitch_of_its_own(feat, rows, pitches, config)]
+    rows = rows[~_at_a_pitch_of_its_own(feat, rows, reason, pitches, config)]
     if not rows.size:
         return found
     # Each pitch measured from the first onset estimate: the one where the note passes, with
