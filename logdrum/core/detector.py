@@ -94,7 +94,8 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         _measure_mix_level(feat, x, sr, line_candidates(feat, reason, config))
         line = line_notes(feat, reason, config)
         repitched = repitched_notes(feat, reason, line, y, rate, x, sr, config, parallel=parallel)
-        _refine_onsets(feat, y, rate, line, parallel)  # the re-pitched notes are timed at their new pitch
+        # the notes of a cut or bent decay are timed here; the re-pitched ones were, at their new pitch
+        _refine_onsets(feat, y, rate, line, parallel)
         line |= repitched
     events, rejected = classify(feat, config, line, reason)
     return Analysis(

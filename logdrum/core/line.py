@@ -163,7 +163,7 @@ def _at_a_pitch_of_its_own(feat, rows, reason, pitches, config):
     read at the hit's pitch (``tests/core/test_repitched_notes.py``)."""
     f = feat.f0_hz[rows]
     lo, hi = config.f0_limits()
-    off_line = np.min(np.abs(np.log(f[:, None] / pitches[None, :])), axis=1) > np.log(_LINE_PITCH)
+    off_line = _to_nearest(np.log(pitches), np.log(f)) > np.log(_LINE_PITCH)  # pitches come sorted
     rings = np.isin(np.asarray(reason)[rows], _RINGS)
     with np.errstate(invalid="ignore"):
         return rings & (feat.tonality[rows] >= config.tonality_min) & (f >= lo) & (f <= hi) & off_line

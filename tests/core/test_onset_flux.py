@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 import logdrum
 from logdrum import synth
-from logdrum.core.onset import glide_flux_onsets, glide_flux_onsets_parallel
+from logdrum.core.frontend import decimate
+from logdrum.core.onset import glide_flux_onsets, glide_flux_onsets_parallel, refine_onsets
 
 
 def _reference(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi):
@@ -107,9 +108,6 @@ def test_a_note_under_beating_notes_of_the_line_is_timed_at_its_attack():
     # In 64 ms frames (16 Hz bins) the two ringing notes share the new note's glide band and
     # every beat grows it like an attack: one look at 64 ms put 77 of these 100 notes within
     # 50 ms of their attack; with the 192 ms first look (5.2 Hz bins) 85 are.
-    from logdrum.core.frontend import decimate
-    from logdrum.core.onset import refine_onsets
-
     rng = np.random.default_rng(0)
     near = 0
     for _ in range(100):
