@@ -97,6 +97,14 @@ class DetectorConfig:
         is loud against the mix (+2 dB alone; in realistic grooves a median +2.2 dB, 0.1st
         percentile -4.8 dB, lowest -9.2 dB over 4,469 accepted events); the faint low resonance
         of real open and semi-open hats reads -14 to -20 dB: "buried in the mix".
+    line_score_min : float
+        Score of a clip's accepted events alone from which a clip under ``clip_threshold`` is
+        scored again with the notes of its line (:mod:`logdrum.core.line`: notes at the pitch of
+        an accepted event whose decay the next note cut short, or read at another sound's
+        pitch), and holds log drums if that score reaches the threshold. 0.35 lies above what
+        five accepted events in 10 s can score (0.3; the hard negatives of ``benchmarks/realmix``,
+        a bass on two notes a bar, read 0.28-0.29) and under six (0.35-0.45). Set it to
+        ``clip_threshold`` or above to judge every clip on its accepted events alone.
     """
 
     f_min: float = 50.0
@@ -125,6 +133,7 @@ class DetectorConfig:
     coverage_hi: float = 0.9
     clip_threshold: float = 0.5
     mix_level_min_db: float = -12.0
+    line_score_min: float = 0.35
 
     def __post_init__(self):
         for f in fields(self):
@@ -151,8 +160,8 @@ class DetectorConfig:
             raise ValueError("DetectorConfig.window_ms must be >= hop_ms")
         if self.pitch_stability < 1:
             raise ValueError("DetectorConfig.pitch_stability must be >= 1")
-        if not 0 <= self.tonality_min <= 1 or not 0 <= self.clip_threshold <= 1:
-            raise ValueError("DetectorConfig.tonality_min and clip_threshold must lie in [0, 1]")
+        if not all(0 <= getattr(self, name) <= 1 for name in ("tonality_min", "clip_threshold", "line_score_min")):
+            raise ValueError("DetectorConfig.tonality_min, clip_threshold and line_score_min must lie in [0, 1]")
         if self.coverage_window_s <= 0 or not 0 <= self.coverage_lo < self.coverage_hi <= 1:
             raise ValueError("DetectorConfig needs coverage_window_s > 0 and 0 <= coverage_lo < coverage_hi <= 1")
         if not 0 <= self.line_rate_lo < self.line_rate_hi:

@@ -83,26 +83,46 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     reason = reject_reasons(feat, config)
     ok = reason < 0
     duration_s = y.shape[0] / rate
-    score, details = score_onsets(feat.onset_s[ok], event_confidence(
-        feat.decay_ms[ok], feat.tonality[ok], feat.attack_db[ok], config), duration_s, config)
+    score, details = _score(feat, ok, duration_s, config)
     holds = score >= config.clip_threshold
     line = None
-    if holds:
+    if holds or score >= config.line_score_min:
         # The verdict stands on the events that passed every check; the notes of the line
         # whose decay was cut or bent, or whose own pitch was another sound's, are reported
-        # with them (logdrum.core.line).
-        _measure_mix_level(feat, x, sr, line_candidates(feat, reason, config))
-        line = line_notes(feat, reason, config)
-        repitched = repitched_notes(feat, reason, line, y, rate, x, sr, config, parallel=parallel)
-        # the notes of a cut or bent decay are timed here; the re-pitched ones were, at their new pitch
-        _refine_onsets(feat, y, rate, line, parallel)
-        line |= repitched
+        # with them (logdrum.core.line). A clip just under the threshold (six accepted events
+        # in 10 s where a line has two or three a second) is scored again with them, on a copy:
+        # the line's pass re-pitches and re-times candidates, which stay rejected as measured if
+        # the clip still falls short.
+        lined = feat if holds else feat.take(slice(None))
+        line = _line(lined, reason, y, rate, x, sr, config, parallel)
+        if not holds:
+            with_line, with_line_details = _score(lined, ok | line, duration_s, config)
+            holds = with_line >= config.clip_threshold
+            if holds:
+                feat, score, details = lined, with_line, with_line_details
+            else:
+                line = None
     events, rejected = classify(feat, config, line, reason)
     return Analysis(
         events=events, rejected=rejected, score=score,
         holds_log_drums=holds, duration_s=duration_s, sr=float(sr),
         analysis_rate=rate, envelope_db=env_db, hop_s=hop_s, details=details,
     )
+
+
+def _score(feat, which, duration_s, config):
+    return score_onsets(feat.onset_s[which], event_confidence(
+        feat.decay_ms[which], feat.tonality[which], feat.attack_db[which], config), duration_s, config)
+
+
+def _line(feat, reason, y, rate, x, sr, config, parallel):
+    """The notes of the clip's line that failed a check on their own, re-pitched and re-timed in ``feat``."""
+    _measure_mix_level(feat, x, sr, line_candidates(feat, reason, config))
+    line = line_notes(feat, reason, config)
+    repitched = repitched_notes(feat, reason, line, y, rate, x, sr, config, parallel=parallel)
+    # the notes of a cut or bent decay are timed here; the re-pitched ones were, at their new pitch
+    _refine_onsets(feat, y, rate, line, parallel)
+    return line | repitched
 
 
 def _measure_mix_level(feat, x, sr, which):
