@@ -1,8 +1,9 @@
 """The notes of a clip's log-drum line that fail a check on their own.
 
-Called only for a clip that holds log drums: its accepted events define the line (their
-pitches), and the notes added here are reported with ``line_note=True`` but never count
-towards the verdict or the score. Two kinds:
+Called for a clip that holds log drums, or whose accepted events score at least
+``DetectorConfig.line_score_min``: its accepted events define the line (their pitches), and
+the notes added here are reported with ``line_note=True``. They count towards the verdict and
+the score only of a clip that falls short without them (:mod:`logdrum.core.detector`). Two kinds:
 
 - **cut or bent decays** (:func:`line_notes`): a candidate that fails only the decay checks and
   lies within 3 % of the pitch of an accepted event. In a dense line the next note, or a

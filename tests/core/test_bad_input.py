@@ -65,6 +65,8 @@ def test_bad_config_is_named():
         logdrum.DetectorConfig(hop_ms=0.0)
     with pytest.raises(ValueError, match="finite"):
         logdrum.DetectorConfig(tonality_min=float("nan"))
+    with pytest.raises(ValueError, match="line_score_min"):
+        logdrum.DetectorConfig(line_score_min=-0.1)
 
 
 def test_config_overrides_change_the_answer():

@@ -1,8 +1,9 @@
 """Line notes: in a clip that holds log drums, notes at the line's pitch whose decay was cut.
 
-They are reported (``line_note=True``) and never change the verdict or the score
-(:func:`logdrum.core.line.line_notes`). Notes read at another sound's pitch:
-``tests/core/test_repitched_notes.py``.
+They are reported (``line_note=True``) and never change the verdict or the score of a clip
+that holds on its accepted events alone (:func:`logdrum.core.line.line_notes`); a clip just
+under the threshold (its accepted events scoring ``line_score_min`` or more) is scored again
+with them. Notes read at another sound's pitch: ``tests/core/test_repitched_notes.py``.
 """
 
 import numpy as np
@@ -81,7 +82,7 @@ def test_classify_marks_line_notes_and_only_with_line():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_line_notes_never_move_the_verdict_or_the_score(seed):
+def test_line_notes_never_move_the_score_of_a_clip_that_holds_without_them(seed):
     # a dense line whose notes ring into each other, under kicks, hats and chords
     x = synth.groove(SR, bars=8, seed=seed, tau=0.6, drive=2.0)
     a = logdrum.analyze(x, SR)
@@ -97,6 +98,59 @@ def test_line_notes_never_move_the_verdict_or_the_score(seed):
             # median of a group of them (a note read again at the line's pitch)
             assert np.min(np.abs(np.log(e.f0_hz / pitches))) < np.log(1.03)
             assert e.onset_s not in [c.onset_s for c in a.rejected]
+
+
+def _pairs(n, gap=0.25):
+    """10 s of ``n`` pairs of 65 Hz log drums ``gap`` apart at irregular places: the second of a
+    pair cuts the first one's decay."""
+    x = np.zeros(10 * SR)
+    for t in [0.3, 1.7, 3.3, 4.9, 6.9, 8.3][:n]:
+        synth.place(x, synth.log_drum(SR, f0=65.0, tau=0.5, glide=1.3, duration=1.0), t, SR)
+        synth.place(x, synth.log_drum(SR, f0=65.0, tau=0.5, glide=1.3, duration=1.5), t + gap, SR)
+    return x
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(np.allclose(np.array(u[2:], float), np.array(v[2:], float), equal_nan=True)
+                                    and u[:2] == v[:2] for u, v in zip(a, b))
+
+
+def test_a_clip_just_under_the_threshold_is_judged_with_its_line_notes():
+    # six pairs: six accepted notes (0.6 a second: under the threshold on their own) and six
+    # whose decay the next note cut, at the line's pitch
+    x = _pairs(6)
+    strict = logdrum.analyze(x, SR, logdrum.DetectorConfig(line_score_min=1.0))
+    assert not strict.holds_log_drums
+    assert logdrum.DEFAULT_CONFIG.line_score_min <= strict.score < logdrum.DEFAULT_CONFIG.clip_threshold
+    a = logdrum.analyze(x, SR)
+    assert a.holds_log_drums
+    line = [e for e in a.events if e.line_note]
+    assert len(line) >= 3 and len(a.events) == len(strict.events) + len(line)
+    # the score is the one of every reported event, line notes included
+    assert a.score == pytest.approx(clip_score(a.events, a.duration_s)[0])
+    assert a.details["n_events"] == len(a.events)
+
+
+def test_a_clip_further_under_the_threshold_is_judged_on_its_accepted_events():
+    # five pairs: the accepted notes score under line_score_min; line notes are not looked for
+    # and every candidate is reported as it was measured
+    x = _pairs(5)
+    a = logdrum.analyze(x, SR)
+    strict = logdrum.analyze(x, SR, logdrum.DetectorConfig(line_score_min=1.0))
+    assert a.score < logdrum.DEFAULT_CONFIG.line_score_min and not a.holds_log_drums
+    assert a.score == strict.score and _same(a.events, strict.events) and _same(a.rejected, strict.rejected)
+    assert not any(e.line_note for e in a.events)
+
+
+def test_a_clip_its_line_notes_cannot_lift_keeps_its_candidates_as_measured():
+    # with a higher threshold the six pairs are looked at with their line and still fall short:
+    # the line's pass worked on a copy, so the rejected candidates are those of the strict run
+    x = _pairs(6)
+    high = logdrum.DetectorConfig(clip_threshold=0.95)
+    a = logdrum.analyze(x, SR, high)
+    strict = logdrum.analyze(x, SR, logdrum.DetectorConfig(clip_threshold=0.95, line_score_min=1.0))
+    assert a.score >= high.line_score_min and not a.holds_log_drums
+    assert a.score == strict.score and _same(a.events, strict.events) and _same(a.rejected, strict.rejected)
 
 
 def test_a_clip_without_log_drums_has_no_line_notes():
