@@ -69,7 +69,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     x = as_audio_array(audio)  # one conversion (torch, lists) for the decimator and the mix level
     parallel = use_parallel(x.size, parallel)
     y, rate = decimate(x, sr, analysis_rate=config.analysis_rate, parallel=parallel)
-    env_db, hop_s, delay_s = band_envelope(y, rate, config)
+    env_db, hop_s, delay_s = band_envelope(y, rate, config, parallel=parallel)
     feat = measure_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel)
     # The level against the whole mix is the last check: measure it only on the candidates
     # that passed every other one (they fail it now, their mix_db being unknown).

@@ -2,8 +2,8 @@
 and :mod:`logdrum.core.events`, which validate shapes and rates first.
 
 Each kernel is a plain loop, compiled once and cached on disk (``cache=True``). The decimator
-comes in a serial and a parallel flavour (``prange`` over output blocks); both compute the same
-numbers.
+and the band-pass come in a serial and a parallel flavour (``prange`` over output blocks, over
+spans of a minute); both compute the same numbers.
 """
 
 from __future__ import annotations
@@ -121,18 +121,13 @@ def _section(sos, s):
 
 
 @njit(cache=True, fastmath=_FAST)
-def band_energy(y, sos, hop, out):
-    """Band-pass ``y`` with the cascade of four biquads ``sos`` (scipy layout, transposed
-    direct form II: the 8th-order band-pass of :func:`logdrum.core.frontend.band_envelope`) and sum
-    the squared output over hops of ``hop`` samples into ``out``. The states live in local
-    variables, not an array: each section's recursion is then two multiply-adds deep and the
-    four sections overlap from one sample to the next."""
-    if sos.shape[0] != 4:
-        raise ValueError("band_energy takes a cascade of exactly four biquads")
+def _band_energy_span(y, sos, hop, out, j_lo, j_hi, warm):
+    """Hops ``j_lo`` to ``j_hi`` of :func:`band_energy`, the filter started from rest ``warm``
+    hops before hop ``j_lo`` (or at the first sample); the energies of those hops are dropped."""
     c0, c1, c2, c3 = _section(sos, 0), _section(sos, 1), _section(sos, 2), _section(sos, 3)
     z00 = z01 = z10 = z11 = z20 = z21 = z30 = z31 = 0.0
     n = y.shape[0]
-    for j in range(out.shape[0]):
+    for j in range(max(0, j_lo - warm), j_hi):
         # hop by hop: an integer division per sample (i // hop) would cost more than the filter
         acc = 0.0
         for i in range(j * hop, min(n, (j + 1) * hop)):
@@ -141,7 +136,34 @@ def band_energy(y, sos, hop, out):
             v, z20, z21 = _biquad(v, c2, z20, z21)
             v, z30, z31 = _biquad(v, c3, z30, z31)
             acc += v * v
-        out[j] = acc
+        if j >= j_lo:
+            out[j] = acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def band_energy(y, sos, hop, out, span, warm):
+    """Band-pass ``y`` with the cascade of four biquads ``sos`` (scipy layout, transposed
+    direct form II: the 8th-order band-pass of :func:`logdrum.core.frontend.band_envelope`) and sum
+    the squared output over hops of ``hop`` samples into ``out``. The states live in local
+    variables, not an array: each section's recursion is then two multiply-adds deep and the
+    four sections overlap from one sample to the next.
+
+    The hops are filtered in spans of ``span`` hops, each from rest ``warm`` hops before it
+    (where the filter's response to earlier input has died away below rounding), so that
+    :func:`band_energy_parallel` can filter the spans side by side and give the same numbers."""
+    if sos.shape[0] != 4:
+        raise ValueError("band_energy takes a cascade of exactly four biquads")
+    for j_lo in range(0, out.shape[0], span):
+        _band_energy_span(y, sos, hop, out, j_lo, min(out.shape[0], j_lo + span), warm)
+
+
+@njit(cache=True, fastmath=_FAST, parallel=True)
+def band_energy_parallel(y, sos, hop, out, span, warm):
+    """The numbers of :func:`band_energy`, the spans spread over threads."""
+    if sos.shape[0] != 4:
+        raise ValueError("band_energy takes a cascade of exactly four biquads")
+    for b in prange((out.shape[0] + span - 1) // span):
+        _band_energy_span(y, sos, hop, out, b * span, min(out.shape[0], (b + 1) * span), warm)
 
 
 @njit(cache=True)
@@ -217,7 +239,7 @@ def onset_times(env_db, peaks, below_db):
     return out
 
 
-@njit(cache=True, fastmath=_FAST)
+@njit(cache=True, fastmath=_FAST, nogil=True)
 def windowed_frames(x, starts, lengths, frames, filled):
     """Write Hann-windowed, mean-removed excerpts ``x[s:s+len]``, zero-padded, into the rows
     of ``frames`` (float32: the spectra feed a peak search, not a reconstruction).
@@ -253,7 +275,7 @@ def windowed_frames(x, starts, lengths, frames, filled):
         filled[i] = L
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def spectral_peaks(spec, k_max, df, f_lo, f_hi, half_widths, widen=0.0, with_contrast=True, before=None):
     """Per row of a complex spectrum (``rfft`` rows; only the first ``k_max`` bins are read):
     the interpolated peak frequency in ``[f_lo, f_hi]`` and its contrast: peak power over the

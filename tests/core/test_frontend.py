@@ -123,3 +123,42 @@ def test_reading_in_place_equals_reading_a_copy(p, q):
     z = y.copy()
     kernels.cubic_resample(z, p, q, n_out)
     np.testing.assert_allclose(z[:n_out], expected, atol=1e-12)
+
+
+def _sosfilt_energy(y, rate, hop):
+    from scipy.signal import sosfilt
+
+    sos, _ = frontend._band_sos(float(rate), 50.0, 150.0)
+    v = sosfilt(sos, y) ** 2
+    v = np.concatenate([v, np.zeros(-v.size % hop)])
+    return v.reshape(-1, hop).sum(axis=1)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_the_band_envelope_filtered_in_spans_is_the_one_filter_run(parallel):
+    # 150 s: three spans of 60 s, each filtered from rest a settling time before it, against
+    # scipy's one run through the whole signal
+    rate = 2000.0
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(150 * int(rate)) * 0.1
+    synth.place(y, synth.log_drum(rate, f0=70.0, tau=0.5), 59.9, rate)  # a note across a span's edge
+    env, hop_s, _ = frontend.band_envelope(y, rate, parallel=parallel)
+    hop = int(round(hop_s * rate))
+    ref = _sosfilt_energy(y, rate, hop)
+    width = int(round(frontend.DEFAULT_CONFIG.window_ms / frontend.DEFAULT_CONFIG.hop_ms))
+    ref_db = np.empty_like(ref)
+    frontend.kernels.smooth_envelope_db(ref, hop, width, ref_db)
+    assert np.max(np.abs(env - ref_db)) < 1e-9
+    other, _, _ = frontend.band_envelope(y, rate, parallel=not parallel)
+    assert np.array_equal(env, other)
+
+
+def test_the_band_gain_is_scipys_frequency_response():
+    from scipy.signal import sosfreqz
+
+    rate = 2004.5454545
+    f = np.linspace(1.0, 1000.0, 2000)
+    sos, _ = frontend._band_sos(rate, 50.0, 150.0)
+    _, h = sosfreqz(sos, worN=f, fs=rate)
+    assert np.allclose(frontend.band_gain_db(f, rate), 20 * np.log10(np.abs(h) + 1e-12), atol=1e-8)
+    assert frontend.band_gain_db(np.array([np.sqrt(50.0 * 150.0)]), rate)[0] == pytest.approx(0.0, abs=0.01)
