@@ -18,6 +18,7 @@ Every candidate above the floor is then measured:
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -126,12 +127,14 @@ def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True, block=_FFT
     if threads == 1:
         work(blocks)
     else:
-        list(_executor(threads).map(work, [blocks[t::threads] for t in range(threads)]))
+        list(_executor(threads, os.getpid()).map(work, [blocks[t::threads] for t in range(threads)]))
     return f, np.clip(contrast / _FULL_CONTRAST_DB, 0.0, 1.0)
 
 
 @lru_cache(maxsize=None)
-def _executor(threads):
+def _executor(threads, pid):
+    # one pool per process: a child forked from a process that used one has its pool object
+    # but none of its threads
     return ThreadPoolExecutor(threads, thread_name_prefix="logdrum-spectra")
 
 
