@@ -18,12 +18,8 @@ Every candidate above the floor is then measured:
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from functools import lru_cache
 
-import numba
 import numpy as np
 
 from . import kernels
@@ -102,40 +98,21 @@ class CandidateFeatures:
             getattr(self, f.name)[rows] = getattr(other, f.name)
 
 
-def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True, block=_FFT_BLOCK, before=None, threads=1):
+def _pitch(y, rate, starts, lengths, n_fft, widen=0.0, tonality=True, block=_FFT_BLOCK, before=None):
     """Spectral peak frequency and tonality of the excerpts ``y[s:s+len]``, in blocks of
     ``block`` rows so that memory stays bounded however long the clip (tonality 0 with
     ``tonality=False``, where only the frequency is wanted). ``before``: the ``(starts,
     lengths)`` of the excerpts just before each onset; the peak is then the one that grew
-    most since (:func:`logdrum.core.kernels.spectral_peaks`). ``threads``: the blocks are
-    dealt out to that many threads (the kernels and the FFT release the GIL), each with
-    buffers of its own; the blocks and so the numbers are the same."""
+    most since (:func:`logdrum.core.kernels.spectral_peaks`)."""
     f = np.empty(starts.shape[0])
     contrast = np.empty(starts.shape[0])
-    height = min(block, starts.shape[0])
-    blocks = range(0, starts.shape[0], block)
-
-    def work(mine):
-        buffers = {}  # zeroed frame buffers per FFT size, reused by this worker's blocks
-        for lo in mine:
-            rows = slice(lo, lo + block)
-            pre = None if before is None else (before[0][rows], before[1][rows])
-            f[rows], contrast[rows] = _pitch_block(y, rate, starts[rows], lengths[rows], n_fft, widen, tonality,
-                                                   buffers, height, pre)
-
-    threads = max(1, min(threads, len(blocks)))
-    if threads == 1:
-        work(blocks)
-    else:
-        list(_executor(threads, os.getpid()).map(work, [blocks[t::threads] for t in range(threads)]))
+    buffers = {}  # zeroed frame buffers per FFT size, reused by the blocks
+    for lo in range(0, starts.shape[0], block):
+        rows = slice(lo, lo + block)
+        pre = None if before is None else (before[0][rows], before[1][rows])
+        f[rows], contrast[rows] = _pitch_block(y, rate, starts[rows], lengths[rows], n_fft, widen, tonality,
+                                               buffers, min(block, starts.shape[0]), pre)
     return f, np.clip(contrast / _FULL_CONTRAST_DB, 0.0, 1.0)
-
-
-@lru_cache(maxsize=None)
-def _executor(threads, pid):
-    # one pool per process: a child forked from a process that used one has its pool object
-    # but none of its threads
-    return ThreadPoolExecutor(threads, thread_name_prefix="logdrum-spectra")
 
 
 def _frames(y, starts, lengths, n_fft, buffers, key, block):
@@ -169,7 +146,7 @@ def _pitch_block(y, rate, starts, lengths, n_fft, widen, tonality, buffers, bloc
                                   amp_before)
 
 
-def _spectral_features(y, rate, peak_at, onset_at, threads=1):
+def _spectral_features(y, rate, peak_at, onset_at):
     """f0, tonality and the early pitch (for the glide) of notes peaking at ``peak_at`` and
     starting at ``onset_at`` (samples).
 
@@ -187,25 +164,24 @@ def _spectral_features(y, rate, peak_at, onset_at, threads=1):
     # with: nothing before it counts
     pre_len = pre_end - pre_start
     before = (pre_start, np.where(2 * pre_len >= main, pre_len, 0))
-    f0, tonality = _pitch(y, rate, peak_at, np.minimum(room, main), _N_FFT, widen=0.15, before=before,
-                          threads=threads)
+    f0, tonality = _pitch(y, rate, peak_at, np.minimum(room, main), _N_FFT, widen=0.15, before=before)
     # Where that is not tonal, try the same note over the first half only: in a dense line the
     # next hit (often a kick a 16th later) sits in the second half of the long window.
     redo = np.flatnonzero(~(tonality >= _TONALITY_RETRY))
     if redo.size:
         f_half, ton_half = _pitch(y, rate, peak_at[redo], np.minimum(room[redo], main // 2),
-                                  _N_FFT // 2, widen=0.15, threads=threads)
+                                  _N_FFT // 2, widen=0.15)
         better = ton_half > tonality[redo]
         f0[redo[better]] = f_half[better]
         tonality[redo[better]] = ton_half[better]
-    return f0, tonality, _glide_pitch(y, rate, peak_at, threads)
+    return f0, tonality, _glide_pitch(y, rate, peak_at)
 
 
-def _glide_pitch(y, rate, at, threads=1):
+def _glide_pitch(y, rate, at):
     """Pitch (largest peak) of the 64 ms from ``at`` (samples), for the glide."""
     g_len = int(_GLIDE_WINDOW_S * rate)
     f, _ = _pitch(y, rate, at, np.minimum(y.shape[0] - at, g_len), _N_FFT // 2, tonality=False,
-                  block=_GLIDE_BLOCK if g_len <= _N_FFT // 2 else _FFT_BLOCK, threads=threads)
+                  block=_GLIDE_BLOCK if g_len <= _N_FFT // 2 else _FFT_BLOCK)
     return f
 
 
@@ -270,8 +246,7 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         Output of :func:`logdrum.core.frontend.band_envelope`.
     config : DetectorConfig
     parallel : bool
-        Spread the notes' envelopes over numba's threads and their spectra over as many
-        Python threads (the same numbers).
+        Spread the notes' envelopes over numba's threads (the same numbers).
 
     Returns
     -------
@@ -296,17 +271,15 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     tail_ms = np.zeros(n)
     decay_ms = np.full(n, np.nan)
     idx = np.flatnonzero(peak_dbfs >= config.level_floor_dbfs)
-    threads = numba.get_num_threads() if parallel else 1
     if idx.size:
         # spectra start at the envelope peak, shifted back by the band-pass delay
         peak_at = np.clip(np.round((peaks[idx] * hop_s - delay_s) * rate).astype(np.int64), 0, y.shape[0] - 2)
         onset_at = np.round(onset_s[idx] * rate).astype(np.int64)
-        f0[idx], tonality[idx], f_early = _spectral_features(y, rate, peak_at, onset_at, threads)
+        f0[idx], tonality[idx], f_early = _spectral_features(y, rate, peak_at, onset_at)
         early_ratio[idx] = f_early / f0[idx]
 
         sel = idx[np.isfinite(f0[idx])]
-        attack_db[sel], held_db[sel], tail_s, tau_s, rise_at_s = note_features(y, rate, onset_s[sel], f0[sel], config,
-                                                                               parallel)
+        attack_db[sel], held_db[sel], tail_s, tau_s, rise_at_s = note_features(y, rate, onset_s[sel], f0[sel], config, parallel)
         tail_ms[sel] = tail_s * 1e3
         decay_ms[sel] = tau_s * 1e3
         # A note out of quiet: the band envelope times its attack within 20 ms. A note rising
@@ -321,7 +294,7 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         # window, not a glide.
         lasts = tail_ms[idx] >= (_GLIDE_LATE_S + _GLIDE_WINDOW_S) * 1e3
         late_at = np.minimum(peak_at[lasts] + int(_GLIDE_LATE_S * rate), y.shape[0] - 2)
-        ratio = _glide_pitch(y, rate, late_at, threads) / f_early[lasts]
+        ratio = _glide_pitch(y, rate, late_at) / f_early[lasts]
         plausible = (ratio >= 1.0 / config.pitch_stability) & (ratio <= config.pitch_stability)
         glide[idx[lasts]] = np.where(plausible, ratio, np.nan)
 

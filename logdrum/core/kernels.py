@@ -239,7 +239,7 @@ def onset_times(env_db, peaks, below_db):
     return out
 
 
-@njit(cache=True, fastmath=_FAST, nogil=True)
+@njit(cache=True, fastmath=_FAST)
 def windowed_frames(x, starts, lengths, frames, filled):
     """Write Hann-windowed, mean-removed excerpts ``x[s:s+len]``, zero-padded, into the rows
     of ``frames`` (float32: the spectra feed a peak search, not a reconstruction).
@@ -275,7 +275,7 @@ def windowed_frames(x, starts, lengths, frames, filled):
         filled[i] = L
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def spectral_peaks(spec, k_max, df, f_lo, f_hi, half_widths, widen=0.0, with_contrast=True, before=None):
     """Per row of a complex spectrum (``rfft`` rows; only the first ``k_max`` bins are read):
     the interpolated peak frequency in ``[f_lo, f_hi]`` and its contrast: peak power over the

@@ -97,8 +97,8 @@ def test_torch_tensor_input_matches_numpy():
 
 
 def test_serial_and_parallel_kernels_agree():
-    # 32 bars (69 s): two spans of the band-pass, some 400 candidates, so the notes' envelopes
-    # span several thread blocks of 64 and their spectra two FFT blocks of 256
+    # 32 bars (69 s): two spans of the band-pass filtered side by side, some 400 candidates, so
+    # the notes' envelopes span several thread blocks of 64
     x = synth.groove(SR, bars=32)
     a = logdrum.analyze(x, SR, parallel=False)
     b = logdrum.analyze(x, SR, parallel=True)
@@ -134,33 +134,3 @@ def test_parallel_kernels_only_for_long_input_and_when_asked():
     assert frontend.use_parallel(long_input) == (numba.get_num_threads() > 1)
     assert frontend.use_parallel(10, parallel=True) and not frontend.use_parallel(long_input, parallel=False)
 
-
-def _spectra_in_threads(queue=None):
-    from logdrum.core import events
-
-    y = np.random.default_rng(0).standard_normal(200_000)
-    starts = np.arange(0, 190_000, 200)
-    f, _ = events._pitch(y, 2000.0, starts, np.full(starts.size, 512), 512, threads=2)
-    if queue is not None:
-        queue.put(f.shape[0])
-    return f
-
-
-def test_a_forked_child_computes_spectra_in_threads_of_its_own():
-    # the parent's pool of spectrum threads is not the child's: a child forked after the
-    # parent used it would wait forever on threads that were not forked with it
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        pytest.skip("no fork on this platform")
-    serial = _spectra_in_threads()
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_spectra_in_threads, args=(queue,))
-    child.start()
-    try:
-        assert queue.get(timeout=60) == serial.shape[0]
-    finally:
-        child.join(5)
-        if child.is_alive():
-            child.kill()
