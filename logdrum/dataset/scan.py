@@ -67,8 +67,9 @@ def score_file(path) -> dict:
         return row
     a = analyze(audio, sr)
     evidence, share = audio_evidence(a)
-    # the summary describes the events the verdict stands on: a line note's decay was cut
-    # (NaN or out of range), and events_per_min counts the others too
+    # n_events and the medians describe the accepted events alone (a line note's decay was
+    # cut: NaN or out of range); events_per_min and mean_confidence are the score's, which
+    # counts line notes in a clip judged with its line (logdrum.core.detector)
     strict = [e for e in a.events if not e.line_note]
     f0 = [e.f0_hz for e in strict]
     tau = [e.decay_ms for e in strict]
