@@ -90,9 +90,9 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         # The verdict stands on the events that passed every check; the notes of the line
         # whose decay was cut or bent, or whose own pitch was another sound's, are reported
         # with them (logdrum.core.line). A clip just under the threshold (six accepted events
-        # in 10 s where a line has two or three a second) is scored again with them, on a copy:
-        # the line's pass re-pitches and re-times candidates, which stay rejected as measured if
-        # the clip still falls short.
+        # in 10 s of a line of two or three notes a second) is scored again with them, on a
+        # copy: the line's pass re-pitches and re-times candidates, which stay rejected as
+        # measured if the clip still falls short.
         lined = feat if holds else feat.take(slice(None))
         line = _line(lined, reason, y, rate, x, sr, config, parallel)
         if not holds:

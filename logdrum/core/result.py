@@ -119,7 +119,9 @@ class Analysis:
     rejected : tuple of Candidate
         Examined peaks that are not log drums, each with its ``reason``.
     score : float
-        Clip score in [0, 1] (see :func:`logdrum.core.clip.clip_score`).
+        Clip score in [0, 1] (see :func:`logdrum.core.clip.clip_score`) of the events that
+        passed every check, or of every reported event (line notes too) where the line's notes
+        lifted a clip just under the threshold (``DetectorConfig.line_score_min``).
     holds_log_drums : bool
         The clip verdict: ``score >= config.clip_threshold``.
     duration_s, sr, analysis_rate : float
