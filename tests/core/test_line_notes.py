@@ -8,6 +8,8 @@ with them. Notes read at another sound's pitch: ``tests/core/test_repitched_note
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import logdrum
 from logdrum import synth
@@ -100,13 +102,13 @@ def test_line_notes_never_move_the_score_of_a_clip_that_holds_without_them(seed)
             assert e.onset_s not in [c.onset_s for c in a.rejected]
 
 
-def _pairs(n, gap=0.25):
-    """10 s of ``n`` pairs of 65 Hz log drums ``gap`` apart at irregular places: the second of a
+def _pairs(n, gap=0.25, f0=65.0, tau=0.5, second_db=0.0):
+    """10 s of ``n`` pairs of log drums ``gap`` apart at irregular places: the second of a
     pair cuts the first one's decay."""
     x = np.zeros(10 * SR)
-    for t in [0.3, 1.7, 3.3, 4.9, 6.9, 8.3][:n]:
-        synth.place(x, synth.log_drum(SR, f0=65.0, tau=0.5, glide=1.3, duration=1.0), t, SR)
-        synth.place(x, synth.log_drum(SR, f0=65.0, tau=0.5, glide=1.3, duration=1.5), t + gap, SR)
+    for t in [0.3, 1.7, 3.3, 4.9, 6.9, 8.3, 9.2][:n]:
+        synth.place(x, synth.log_drum(SR, f0=f0, tau=tau, glide=1.3, duration=1.0), t, SR)
+        synth.place(x, synth.log_drum(SR, f0=f0, tau=tau, glide=1.3, duration=1.5), t + gap, SR, second_db)
     return x
 
 
@@ -151,6 +153,27 @@ def test_a_clip_its_line_notes_cannot_lift_keeps_its_candidates_as_measured():
     strict = logdrum.analyze(x, SR, logdrum.DetectorConfig(clip_threshold=0.95, line_score_min=1.0))
     assert a.score >= high.line_score_min and not a.holds_log_drums
     assert a.score == strict.score and _same(a.events, strict.events) and _same(a.rejected, strict.rejected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(3, 7), gap=st.floats(0.15, 0.4), f0=st.floats(55.0, 140.0), tau=st.floats(0.3, 0.7),
+       second_db=st.floats(-6.0, 0.0))
+def test_line_notes_only_ever_lift_a_clip_just_under_the_threshold(n, gap, f0, tau, second_db):
+    x = _pairs(n, gap, f0, tau, second_db)
+    a = logdrum.analyze(x, SR)
+    strict = logdrum.analyze(x, SR, logdrum.DetectorConfig(line_score_min=1.0))
+    cfg = logdrum.DEFAULT_CONFIG
+    if strict.holds_log_drums:
+        # a clip that holds on its own events is scored on them alone, as before
+        assert a.holds_log_drums and a.score == strict.score and _same(a.events, strict.events)
+    elif a.holds_log_drums:
+        # lifted: it was just under the threshold, and its score counts every reported event
+        assert cfg.line_score_min <= strict.score < cfg.clip_threshold
+        assert any(e.line_note for e in a.events)
+        assert a.score == pytest.approx(clip_score(a.events, a.duration_s)[0])
+    else:
+        # not lifted: reported as measured
+        assert a.score == strict.score and _same(a.events, strict.events) and _same(a.rejected, strict.rejected)
 
 
 def test_a_clip_without_log_drums_has_no_line_notes():
