@@ -160,8 +160,9 @@ class DetectorConfig:
             raise ValueError("DetectorConfig.window_ms must be >= hop_ms")
         if self.pitch_stability < 1:
             raise ValueError("DetectorConfig.pitch_stability must be >= 1")
-        if not all(0 <= getattr(self, name) <= 1 for name in ("tonality_min", "clip_threshold", "line_score_min")):
-            raise ValueError("DetectorConfig.tonality_min, clip_threshold and line_score_min must lie in [0, 1]")
+        for name in ("tonality_min", "clip_threshold", "line_score_min"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"DetectorConfig.{name} must lie in [0, 1], got {getattr(self, name)}")
         if self.coverage_window_s <= 0 or not 0 <= self.coverage_lo < self.coverage_hi <= 1:
             raise ValueError("DetectorConfig needs coverage_window_s > 0 and 0 <= coverage_lo < coverage_hi <= 1")
         if not 0 <= self.line_rate_lo < self.line_rate_hi:
