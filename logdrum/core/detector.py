@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .classify import classify, event_confidence, reject_reasons
 from .clip import score_onsets
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import measure_candidates
 from .frontend import band_envelope, decimate, use_parallel
-from .line import line_candidates, line_notes, repitched_notes
+from .line import hidden_notes, line_candidates, line_notes, repitched_notes
 from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS, Analysis
@@ -102,6 +104,12 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
                 feat, score, details = lined, with_line, with_line_details
             else:
                 line = None
+    if holds:
+        # notes of the line whose own band-envelope peak a louder hit just after hid: never
+        # candidates of the verdict, reported with the line's other notes
+        hidden = hidden_notes(feat, reason, line, y, rate, x, sr, env_db, hop_s, delay_s, config, parallel=parallel)
+        if len(hidden):
+            feat, reason, line = _with_notes(feat, reason, line, hidden)
     events, rejected = classify(feat, config, line, reason)
     return Analysis(
         events=events, rejected=rejected, score=score,
@@ -123,6 +131,15 @@ def _line(feat, reason, y, rate, x, sr, config, parallel):
     # the notes of a cut or bent decay are timed here; the re-pitched ones were, at their new pitch
     _refine_onsets(feat, y, rate, line, parallel)
     return line | repitched
+
+
+def _with_notes(feat, reason, line, notes):
+    """``feat`` with the line ``notes`` added, every row in onset order."""
+    merged = feat.concat(notes)
+    order = np.argsort(merged.onset_s, kind="stable")
+    reason = np.concatenate([reason, np.full(len(notes), -1)])[order]
+    line = np.concatenate([line, np.ones(len(notes), bool)])[order]
+    return merged.take(order), reason, line
 
 
 def _measure_mix_level(feat, x, sr, which):

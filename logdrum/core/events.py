@@ -27,7 +27,8 @@ from .config import DEFAULT_CONFIG, DetectorConfig
 from .decay import note_decays, note_decays_parallel
 from .frontend import band_gain_db
 
-__all__ = ["CandidateFeatures", "measure_candidates", "note_features", "level_at_pitch"]
+__all__ = ["CandidateFeatures", "candidate_peaks", "hidden_candidates", "measure_candidates", "note_features",
+           "level_at_pitch"]
 
 _F_SEARCH = (30.0, 300.0)
 _MAIN_WINDOW_S = 0.256
@@ -61,6 +62,9 @@ _NOTE_ONSET_DB = 8.0
 _NOTE_ONSET_LAG_S = 0.058
 _NOTE_ONSET_MIN_LAG_S = 0.019
 _NOTE_OUT_OF_QUIET_DB = 30.0
+#: Dip between a peak and a higher one within ``min_separation_ms`` after it that makes them
+#: two hits (:func:`hidden_candidates`).
+HIDDEN_DIP_DB = 3.0
 
 
 @dataclass
@@ -91,6 +95,11 @@ class CandidateFeatures:
     def take(self, rows) -> "CandidateFeatures":
         """The candidates ``rows`` (indices or a mask), as new arrays."""
         return CandidateFeatures(**{f.name: getattr(self, f.name)[rows].copy() for f in fields(self)})
+
+    def concat(self, other: "CandidateFeatures") -> "CandidateFeatures":
+        """These candidates and then ``other``'s, as new arrays."""
+        return CandidateFeatures(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                                    for f in fields(self)})
 
     def put(self, rows, other: "CandidateFeatures"):
         """Overwrite the candidates ``rows`` with ``other``, row for row."""
@@ -233,7 +242,28 @@ def note_features(y, rate, onset_s, f0, config: DetectorConfig = DEFAULT_CONFIG,
         frames(_NOTE_FIT_SKIP_S), frames(_NOTE_HOLD_S), frames(_NOTE_LOOK_BACK_S), _NOTE_ONSET_DB, _NOTE_HOP_S)
 
 
-def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False):
+def candidate_peaks(env_db, hop_s, config: DetectorConfig = DEFAULT_CONFIG, dip_after_db=0.0, hidden_only=False):
+    """Band-envelope peaks that are candidates, and their rise in dB
+    (:func:`logdrum.core.kernels.pick_peaks`, ``dip_after_db`` as its ``dip_after``)."""
+    hop_ms = hop_s * 1e3
+    sep = max(1, int(round(config.min_separation_ms / hop_ms)))
+    attack = max(1, int(round(config.attack_ms / hop_ms)))
+    # Far below the level floor nothing is worth reporting, not even as "too quiet".
+    ignore_below = config.level_floor_dbfs - 30.0
+    return kernels.pick_peaks(env_db, sep, attack, config.candidate_prominence_db, ignore_below, dip_after_db,
+                              hidden_only)
+
+
+def hidden_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False):
+    """The peaks :func:`measure_candidates` leaves out because a higher one follows within
+    ``min_separation_ms``, though the envelope dips ``HIDDEN_DIP_DB`` between them (a note a
+    16th before a louder kick), measured as candidates."""
+    peaks = candidate_peaks(env_db, hop_s, config, HIDDEN_DIP_DB, hidden_only=True)
+    return measure_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel, peaks=peaks)
+
+
+def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False,
+                       peaks=None):
     """Find candidate onsets and measure their features.
 
     Parameters
@@ -247,17 +277,15 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     config : DetectorConfig
     parallel : bool
         Spread the notes' envelopes over numba's threads (the same numbers).
+    peaks : tuple of numpy.ndarray, optional
+        ``(hops, rises)`` of the envelope peaks to measure; by default
+        :func:`candidate_peaks`.
 
     Returns
     -------
     CandidateFeatures
     """
-    hop_ms = hop_s * 1e3
-    sep = max(1, int(round(config.min_separation_ms / hop_ms)))
-    attack = max(1, int(round(config.attack_ms / hop_ms)))
-    # Far below the level floor nothing is worth reporting, not even as "too quiet".
-    ignore_below = config.level_floor_dbfs - 30.0
-    peaks, rises = kernels.pick_peaks(env_db, sep, attack, config.candidate_prominence_db, ignore_below)
+    peaks, rises = candidate_peaks(env_db, hop_s, config) if peaks is None else peaks
     n = peaks.shape[0]
     peak_dbfs = env_db[peaks].copy()
     onset_s = np.maximum(kernels.onset_times(env_db, peaks, 3.0) * hop_s - delay_s, 0.0)

@@ -182,9 +182,12 @@ def smooth_envelope_db(energy, hop, width, out):
 
 
 @njit(cache=True)
-def pick_peaks(env_db, sep, attack, prominence, ignore_below):
+def pick_peaks(env_db, sep, attack, prominence, ignore_below, dip_after=0.0, hidden_only=False):
     """Local maxima of ``env_db`` (strict within ``sep`` hops) that rise at least
-    ``prominence`` dB above the minimum of the preceding ``attack`` hops.
+    ``prominence`` dB above the minimum of the preceding ``attack`` hops. With ``dip_after``
+    > 0, a higher value within ``sep`` hops *after* a maximum does not hide it where the
+    envelope between them dips at least ``dip_after`` dB under it (two hits, not one); with
+    ``hidden_only``, only the maxima kept that way are returned.
 
     Returns
     -------
@@ -200,11 +203,15 @@ def pick_peaks(env_db, sep, attack, prominence, ignore_below):
         if v < ignore_below:
             continue
         is_max = True
+        hidden = False
         for k in range(max(0, j - sep), min(n, j + sep + 1)):
             if (k < j and env_db[k] >= v) or (k > j and env_db[k] > v):
+                if dip_after > 0.0 and k > j + 1 and v - np.min(env_db[j + 1:k]) >= dip_after:
+                    hidden = True
+                    continue
                 is_max = False
                 break
-        if not is_max:
+        if not is_max or (hidden_only and not hidden):
             continue
         lo = v
         for k in range(max(0, j - attack), j):

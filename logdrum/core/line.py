@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .classify import SAME_NOTE_PITCH, SAME_NOTE_S, failed_checks
+from .classify import SAME_NOTE_PITCH, SAME_NOTE_S, failed_checks, reject_reasons
 from .config import DEFAULT_CONFIG, DetectorConfig
-from .events import CandidateFeatures, level_at_pitch, note_features
+from .events import CandidateFeatures, hidden_candidates, level_at_pitch, note_features
 from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS
 
-__all__ = ["line_candidates", "line_notes", "line_pitches", "repitch_candidates", "repitched_notes"]
+__all__ = ["hidden_notes", "line_candidates", "line_notes", "line_pitches", "repitch_candidates", "repitched_notes"]
 
 # A line note lies within 3 % (half a semitone) of the pitch of an accepted note: pitches read
 # within 0.7 % (median) in realistic mixes, and the next note of the scale is 6 % away.
@@ -239,3 +239,47 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     feat.put(rows[keep], sub.take(keep))
     found[rows[keep]] = True
     return found
+
+
+def hidden_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr, env_db, hop_s, delay_s,
+                 config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False) -> CandidateFeatures:
+    """Notes of the line whose band-envelope peak a louder hit just after hid.
+
+    A higher peak within ``min_separation_ms`` after a note's peak (a kick a 16th later) keeps
+    the note from being a candidate at all (:func:`logdrum.core.events.hidden_candidates`). In
+    a clip that holds log drums, such a peak is measured as a candidate; it is a note of the
+    line where it passes every check, its level against the mix included, on its own (timed on
+    its glide band like every accepted note), lies within 3 % of an accepted event's pitch, and
+    no reported note lies within ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of it.
+
+    Parameters
+    ----------
+    feat, reason, line
+        The clip's candidates, their :func:`~logdrum.core.classify.reject_reasons` and the
+        line notes found so far.
+    y, rate, x, sr, env_db, hop_s, delay_s
+        Analysis signal and rate, input and its rate, band envelope, hop and delay.
+    config : DetectorConfig
+    parallel : bool
+
+    Returns
+    -------
+    CandidateFeatures
+        The hidden notes, in onset order.
+    """
+    hid = hidden_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel)
+    r = reject_reasons(hid, config)
+    mix = r == _MIX_CHECK
+    hid.mix_db[mix] = mix_db(x, sr, hid.peak_dbfs[mix], hid.onset_s[mix])
+    ok = np.flatnonzero(reject_reasons(hid, config) < 0)
+    hid.onset_s[ok] = refine_onsets(y, rate, hid.onset_s[ok], hid.f0_hz[ok], parallel=parallel)
+    accepted = np.asarray(reason) < 0
+    shown = np.flatnonzero(accepted | np.asarray(line, bool))
+    on_line = _to_nearest(np.unique(np.log(feat.f0_hz[accepted])), np.log(hid.f0_hz[ok])) < np.log(_LINE_PITCH)
+    keep = []
+    for i in ok[on_line]:
+        near = shown[np.abs(feat.onset_s[shown] - hid.onset_s[i]) < SAME_NOTE_S]
+        if not np.any(np.abs(np.log(feat.f0_hz[near] / hid.f0_hz[i])) < np.log(SAME_NOTE_PITCH)):
+            keep.append(i)
+    keep = np.array(keep, dtype=np.int64)
+    return hid.take(keep[np.argsort(hid.onset_s[keep], kind="stable")])
