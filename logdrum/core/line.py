@@ -3,7 +3,8 @@
 Called for a clip that holds log drums, or whose accepted events score at least
 ``DetectorConfig.line_score_min``: its accepted events define the line (their pitches), and
 the notes added here are reported with ``line_note=True``. They count towards the verdict and
-the score only of a clip that falls short without them (:mod:`logdrum.core.detector`). Two kinds:
+the score only of a clip that falls short without them (:mod:`logdrum.core.detector`). Three
+kinds:
 
 - **cut or bent decays** (:func:`line_notes`): a candidate that fails only the decay checks and
   lies within 3 % of the pitch of an accepted event. In a dense line the next note, or a
@@ -16,6 +17,10 @@ the score only of a clip that falls short without them (:mod:`logdrum.core.detec
   them shows a note's attack and a decay inside the woody range. Not the candidates rejected as
   not percussive: at the line's pitches half of those are the ringing note's beating or
   another instrument's onset 50-150 ms off a note (``benchmarks/realmix``).
+- **notes a louder hit hid** (:func:`hidden_notes`, only in a clip that holds): a note whose
+  band-envelope peak a higher one within ``min_separation_ms`` after it kept from being a
+  candidate, the envelope dipping between them (a note a 16th before a kick: of the notes read
+  100-150 ms late in ``benchmarks/realmix``, 84 of 98). They never count towards the verdict.
 """
 
 from __future__ import annotations

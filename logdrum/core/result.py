@@ -53,7 +53,8 @@ class LogDrumEvent(NamedTuple):
         drums, for a note of its line that failed a check on its own: at the pitch of an
         accepted note, its decay cut or bent by the next note or a neighbour's beating; or its
         own pitch another sound's, its envelope at a pitch of the line a note's (then
-        ``glide_ratio`` is NaN). See :mod:`logdrum.core.line`. Line notes count towards the
+        ``glide_ratio`` is NaN); or its band-envelope peak hidden by a louder hit just after
+        it. See :mod:`logdrum.core.line`. Line notes count towards the
         verdict and score only of a clip whose accepted events alone fall just short of it
         (``DetectorConfig.line_score_min``).
     """
