@@ -7,7 +7,7 @@ import numpy as np
 from .classify import classify, event_confidence, reject_reasons
 from .clip import score_onsets
 from .config import DEFAULT_CONFIG, DetectorConfig
-from .events import measure_candidates
+from .events import hidden_candidates, measure_candidates
 from .frontend import band_envelope, decimate, use_parallel
 from .line import hidden_notes, line_candidates, line_notes, repitched_notes
 from .mixlevel import mix_db
@@ -73,16 +73,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     y, rate = decimate(x, sr, analysis_rate=config.analysis_rate, parallel=parallel)
     env_db, hop_s, delay_s = band_envelope(y, rate, config, parallel=parallel)
     feat = measure_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel)
-    # The level against the whole mix is the last check: measure it only on the candidates
-    # that passed every other one (they fail it now, their mix_db being unknown).
-    _measure_mix_level(feat, x, sr, reject_reasons(feat, config) == _MIX_CHECK)
-    # Only the candidates that passed every check are timed on their glide band
-    # (logdrum.core.onset): 1 in 3, a fraction of the cost of timing them all. Those the
-    # same-note rule set aside are timed too: new onsets can change which of two peaks of one
-    # note comes first (the untimed one, 50 ms early, was then reported), hence the second look.
-    passed = reject_reasons(feat, config)
-    _refine_onsets(feat, y, rate, (passed < 0) | (passed == _SAME_NOTE), parallel)
-    reason = reject_reasons(feat, config)
+    reason = _checked(feat, y, rate, x, sr, config, parallel)
     ok = reason < 0
     duration_s = y.shape[0] / rate
     score, details = _score(feat, ok, duration_s, config)
@@ -107,7 +98,8 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     if holds:
         # notes of the line whose own band-envelope peak a louder hit just after hid: never
         # candidates of the verdict, reported with the line's other notes
-        hidden = hidden_notes(feat, reason, line, y, rate, x, sr, env_db, hop_s, delay_s, config, parallel=parallel)
+        hidden = hidden_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel)
+        hidden = hidden_notes(feat, reason, line, hidden, _checked(hidden, y, rate, x, sr, config, parallel))
         if len(hidden):
             feat, reason, line = _with_notes(feat, reason, line, hidden)
     events, rejected = classify(feat, config, line, reason)
@@ -116,6 +108,20 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         holds_log_drums=holds, duration_s=duration_s, sr=float(sr),
         analysis_rate=rate, envelope_db=env_db, hop_s=hop_s, details=details,
     )
+
+
+def _checked(feat, y, rate, x, sr, config, parallel):
+    """The :func:`reject_reasons` of measured candidates, once those that pass are timed."""
+    # The level against the whole mix is the last check: measure it only on the candidates
+    # that passed every other one (they fail it now, their mix_db being unknown).
+    _measure_mix_level(feat, x, sr, reject_reasons(feat, config) == _MIX_CHECK)
+    # Only the candidates that passed every check are timed on their glide band
+    # (logdrum.core.onset): 1 in 3, a fraction of the cost of timing them all. Those the
+    # same-note rule set aside are timed too: new onsets can change which of two peaks of one
+    # note comes first (the untimed one, 50 ms early, was then reported), hence the second look.
+    passed = reject_reasons(feat, config)
+    _refine_onsets(feat, y, rate, (passed < 0) | (passed == _SAME_NOTE), parallel)
+    return reject_reasons(feat, config)
 
 
 def _score(feat, which, duration_s, config):

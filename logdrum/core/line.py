@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .classify import SAME_NOTE_PITCH, SAME_NOTE_S, failed_checks, reject_reasons
+from .classify import SAME_NOTE_PITCH, SAME_NOTE_S, failed_checks
 from .config import DEFAULT_CONFIG, DetectorConfig
-from .events import CandidateFeatures, hidden_candidates, level_at_pitch, note_features
+from .events import CandidateFeatures, level_at_pitch, note_features
 from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS
@@ -246,45 +246,36 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     return found
 
 
-def hidden_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr, env_db, hop_s, delay_s,
-                 config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False) -> CandidateFeatures:
+def hidden_notes(feat: CandidateFeatures, reason, line, hidden: CandidateFeatures, hidden_reason) -> CandidateFeatures:
     """Notes of the line whose band-envelope peak a louder hit just after hid.
 
     A higher peak within ``min_separation_ms`` after a note's peak (a kick a 16th later) keeps
     the note from being a candidate at all (:func:`logdrum.core.events.hidden_candidates`). In
-    a clip that holds log drums, such a peak is measured as a candidate; it is a note of the
-    line where it passes every check, its level against the mix included, on its own (timed on
-    its glide band like every accepted note), lies within 3 % of an accepted event's pitch, and
-    no reported note lies within ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of it.
+    a clip that holds log drums, such a peak, measured and checked as every candidate is, is a
+    note of the line where it passes every check on its own, lies within 3 % of an accepted
+    event's pitch, and no reported note lies within ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of it.
 
     Parameters
     ----------
     feat, reason, line
         The clip's candidates, their :func:`~logdrum.core.classify.reject_reasons` and the
         line notes found so far.
-    y, rate, x, sr, env_db, hop_s, delay_s
-        Analysis signal and rate, input and its rate, band envelope, hop and delay.
-    config : DetectorConfig
-    parallel : bool
+    hidden, hidden_reason
+        The hidden candidates and their reject reasons.
 
     Returns
     -------
     CandidateFeatures
         The hidden notes, in onset order.
     """
-    hid = hidden_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel)
-    r = reject_reasons(hid, config)
-    mix = r == _MIX_CHECK
-    hid.mix_db[mix] = mix_db(x, sr, hid.peak_dbfs[mix], hid.onset_s[mix])
-    ok = np.flatnonzero(reject_reasons(hid, config) < 0)
-    hid.onset_s[ok] = refine_onsets(y, rate, hid.onset_s[ok], hid.f0_hz[ok], parallel=parallel)
+    ok = np.flatnonzero(np.asarray(hidden_reason) < 0)
     accepted = np.asarray(reason) < 0
     shown = np.flatnonzero(accepted | np.asarray(line, bool))
-    on_line = _to_nearest(np.unique(np.log(feat.f0_hz[accepted])), np.log(hid.f0_hz[ok])) < np.log(_LINE_PITCH)
+    on_line = _to_nearest(np.unique(np.log(feat.f0_hz[accepted])), np.log(hidden.f0_hz[ok])) < np.log(_LINE_PITCH)
     keep = []
     for i in ok[on_line]:
-        near = shown[np.abs(feat.onset_s[shown] - hid.onset_s[i]) < SAME_NOTE_S]
-        if not np.any(np.abs(np.log(feat.f0_hz[near] / hid.f0_hz[i])) < np.log(SAME_NOTE_PITCH)):
+        near = shown[np.abs(feat.onset_s[shown] - hidden.onset_s[i]) < SAME_NOTE_S]
+        if not np.any(np.abs(np.log(feat.f0_hz[near] / hidden.f0_hz[i])) < np.log(SAME_NOTE_PITCH)):
             keep.append(i)
     keep = np.array(keep, dtype=np.int64)
-    return hid.take(keep[np.argsort(hid.onset_s[keep], kind="stable")])
+    return hidden.take(keep[np.argsort(hidden.onset_s[keep], kind="stable")])
