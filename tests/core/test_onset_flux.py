@@ -1,5 +1,6 @@
-"""The glide-band flux kernel (logdrum.core.onset) against numpy's FFT, its promise on a lone
-note of any glide, and a note under notes of the line that beat in its band."""
+"""The glide-band flux kernel (logdrum.core.onset), growth in magnitude and complex-domain
+deviation, against numpy's FFT, its promise on a lone note of any glide, and a note under notes
+of the line that beat in its band."""
 
 import numpy as np
 from hypothesis import example, given, settings
@@ -48,15 +49,56 @@ def test_kernel_matches_the_fft(seed, f0, first, memory, rate):
         assert flux[got] >= flux.max() * (1 - 1e-9)
 
 
+def _reference_deviation(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi):
+    """The rectified complex-domain deviation of periodic-Hann frames through numpy's rfft: each
+    bin that grew, by its distance from the last frame's value turned on by the phase advanced
+    since the frame before (frame-relative phases: the distance does not depend on the origin)."""
+    n_fft = hop * n_blocks
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    pad = n_fft + abs(first) + n_frames * hop
+    y_pad = np.concatenate([np.zeros(pad), y, np.zeros(pad)])
+    spec = np.array([np.fft.rfft(y_pad[pad + first + f * hop:pad + first + f * hop + n_fft] * window)
+                     for f in range(n_frames)])
+    k_lo, k_hi = int(np.ceil(r_lo * f0 * n_fft / rate)), int(np.floor(r_hi * f0 * n_fft / rate))
+    if k_hi < k_lo:
+        k_lo = k_hi = int(np.round(f0 * n_fft / rate))
+    band = spec[:, max(k_lo, 1):k_hi + 1]
+    flux = np.zeros(n_frames)
+    for f in range(max(memory, 2), n_frames):
+        advance = band[f - 1] * np.conj(band[f - 2])
+        turn = np.divide(advance, np.abs(advance), out=np.ones_like(advance), where=np.abs(advance) > 0)
+        grew = np.abs(band[f]) > np.abs(band[f - 1])
+        flux[f] = np.abs(band[f] - band[f - 1] * turn)[grew].sum()
+    return flux
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), f0=st.floats(50.0, 150.0), first=st.integers(-300, 3000),
+       memory=st.integers(2, 8), rate=st.sampled_from([2004.5, 2000.0, 3200.0]))
+@example(seed=0, f0=50.0, first=2824, memory=6, rate=2004.5)
+def test_the_deviation_matches_the_fft(seed, f0, first, memory, rate):
+    y = np.random.default_rng(seed).standard_normal(3000)
+    hop = int(round(0.005 * rate))
+    n_blocks, n_frames = 13, 30
+    flux = _reference_deviation(y, rate, first, f0, hop, n_blocks, n_frames, memory, 1.0, 3.0)
+    got = glide_flux_onsets(y, rate, np.array([first]), np.array([f0]), hop, n_blocks, n_frames, memory,
+                            1.0, 3.0, 1.0, True)[0]
+    if flux.max() < 1e-9 * np.abs(y).max():
+        assert got == -1
+    else:
+        assert flux[got] >= flux.max() * (1 - 1e-9)
+
+
 def test_the_parallel_kernel_gives_the_same_frames():
     rng = np.random.default_rng(1)
     y = rng.standard_normal(40000)
     first = rng.integers(-500, 40000, 300)  # several thread blocks of 64 notes
     f0 = rng.uniform(50.0, 150.0, 300)
     args = (20, 13, 30, 6, 0.92, 1.55, 0.75)
-    serial = glide_flux_onsets(y, 2000.0, first, f0, *args)
-    np.testing.assert_array_equal(glide_flux_onsets_parallel(y, 2000.0, first, f0, *args), serial)
-    assert (serial >= 0).mean() > 0.9
+    for deviation in (False, True):
+        serial = glide_flux_onsets(y, 2000.0, first, f0, *args, deviation)
+        np.testing.assert_array_equal(glide_flux_onsets_parallel(y, 2000.0, first, f0, *args, deviation), serial)
+        assert (serial >= 0).mean() > 0.9
 
 
 @settings(max_examples=30, deadline=None)
