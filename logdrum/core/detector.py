@@ -9,7 +9,7 @@ from .clip import score_onsets
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import hidden_candidates, measure_candidates
 from .frontend import band_envelope, decimate, use_parallel
-from .line import hidden_notes, line_candidates, line_notes, repitched_notes
+from .line import hidden_notes, line_candidates, line_notes, repitched_notes, weak_candidates, weak_notes
 from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS, Analysis
@@ -96,6 +96,14 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
             else:
                 line = None
     if holds:
+        # notes struck again while the last at their pitch rings, rising 4.5-6 dB: reported
+        # with the line's notes, never counted towards the verdict
+        weak = weak_candidates(feat, reason, line, config)
+        _measure_mix_level(feat, x, sr, weak)
+        weak = weak_notes(feat, reason, line, config)
+        _refine_onsets(feat, y, rate, weak, parallel)
+        # timed, one may now lie within SAME_NOTE_S of a note taken: a second peak of it
+        line = line | (weak & weak_notes(feat, reason, line, config))
         # notes of the line whose own band-envelope peak a louder hit just after hid: never
         # candidates of the verdict, reported with the line's other notes
         hidden = hidden_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel)

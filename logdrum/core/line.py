@@ -2,9 +2,9 @@
 
 Called for a clip that holds log drums, or whose accepted events score at least
 ``DetectorConfig.line_score_min``: its accepted events define the line (their pitches), and
-the notes added here are reported with ``line_note=True``. They count towards the verdict and
-the score only of a clip that falls short without them (:mod:`logdrum.core.detector`). Three
-kinds:
+the notes added here are reported with ``line_note=True``. Those of the first two kinds count
+towards the verdict and the score only of a clip that falls short without them
+(:mod:`logdrum.core.detector`). Four kinds:
 
 - **cut or bent decays** (:func:`line_notes`): a candidate that fails only the decay checks and
   lies within 3 % of the pitch of an accepted event. In a dense line the next note, or a
@@ -17,6 +17,9 @@ kinds:
   them shows a note's attack and a decay inside the woody range. Not the candidates rejected as
   not percussive: at the line's pitches half of those are the ringing note's beating or
   another instrument's onset 50-150 ms off a note (``benchmarks/realmix``).
+- **restruck notes** (:func:`weak_notes`, only in a clip that holds): a candidate that fails
+  only the attack check, rising 4.5-6 dB at a pitch of the line, the last note there still
+  ringing. They never count towards the verdict.
 - **notes a louder hit hid** (:func:`hidden_notes`, only in a clip that holds): a note whose
   band-envelope peak a higher one within ``min_separation_ms`` after it kept from being a
   candidate, the envelope dipping between them (a note a 16th before a kick: of the notes read
@@ -34,13 +37,20 @@ from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS
 
-__all__ = ["hidden_notes", "line_candidates", "line_notes", "line_pitches", "repitch_candidates", "repitched_notes"]
+__all__ = ["hidden_notes", "line_candidates", "line_notes", "line_pitches", "repitch_candidates", "repitched_notes",
+           "weak_candidates", "weak_notes"]
 
 # A line note lies within 3 % (half a semitone) of the pitch of an accepted note: pitches read
 # within 0.7 % (median) in realistic mixes, and the next note of the scale is 6 % away.
 _LINE_PITCH = 1.03
 _DECAY_CHECKS = tuple(REJECT_REASONS.index(r) for r in ("decay cut short", "too short a decay", "too long a decay"))
 _MIX_CHECK = REJECT_REASONS.index("buried in the mix")
+_ATTACK_CHECK = REJECT_REASONS.index("not percussive")
+#: A restruck note of the line (:func:`weak_notes`) rises at least this much (dB), and is
+#: held this much higher 100 ms on: the ringing note's beating rises less (scanned on
+#: ``benchmarks/realmix``: 4 / 4.5 / 5 dB, held 0 / 2 / 2.5 dB).
+WEAK_ATTACK_DB = 4.5
+WEAK_HELD_DB = 2.5
 #: Rejections that may come of a wrong pitch, and are tried again at the line's pitches.
 REPITCH_REASONS = ("decay cut short", "too short a decay", "too long a decay", "out of band", "not tonal")
 _REPITCH = tuple(REJECT_REASONS.index(r) for r in REPITCH_REASONS)
@@ -52,16 +62,42 @@ _ENVELOPE_CHECKS = tuple(REJECT_REASONS.index(r) for r in (
 LINE_PITCH_MIN_EVENTS = 2
 
 
-def _only_decay_fails(fails):
-    """True where a decay check fails and no other does, the mix level's aside."""
-    decay = np.zeros_like(fails[0])
+def _only_fails(fails, checks):
+    """True where one of ``checks`` fails and no other check does, the mix level's aside."""
+    these = np.zeros_like(fails[0])
     other = np.zeros_like(fails[0])
     for code, failed in enumerate(fails):
-        if code in _DECAY_CHECKS:
-            decay |= failed
+        if code in checks:
+            these |= failed
         elif code != _MIX_CHECK:
             other |= failed
-    return decay & ~other
+    return these & ~other
+
+
+def _on_line(feat, accepted, rows):
+    """Which of ``rows`` lie within 3 % of the pitch of an accepted event."""
+    return _to_nearest(np.unique(np.log(feat.f0_hz[accepted])), np.log(feat.f0_hz[rows])) < np.log(_LINE_PITCH)
+
+
+def _first_of_each_note(feat, cand, taken):
+    """Of the rows ``cand``, those that are no second peak of a note: none of the rows
+    ``taken`` lies within ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of it, nor an earlier one
+    kept."""
+    keep = np.zeros(len(feat), bool)
+    log_f = np.log(feat.f0_hz)
+    taken = taken[np.argsort(feat.onset_s[taken], kind="stable")]
+    taken_on = feat.onset_s[taken]
+    same_pitch = np.log(SAME_NOTE_PITCH)
+    last = []  # kept so far, in onset order
+    for i in cand[np.argsort(feat.onset_s[cand], kind="stable")]:
+        t = feat.onset_s[i]
+        lo, hi = np.searchsorted(taken_on, [t - SAME_NOTE_S, t + SAME_NOTE_S])
+        near = [j for j in taken[lo:hi] if abs(feat.onset_s[j] - t) < SAME_NOTE_S]
+        near += [j for j in last[-4:] if t - feat.onset_s[j] < SAME_NOTE_S]
+        if not any(abs(log_f[j] - log_f[i]) < same_pitch for j in near):
+            keep[i] = True
+            last.append(i)
+    return keep
 
 
 def _to_nearest(sorted_values, values):
@@ -78,12 +114,11 @@ def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DE
     other but, maybe, the level against the mix (the detector measures it on these only, once a
     clip holds log drums), and lie within 3 % of the pitch of an accepted event (``reason < 0``)."""
     accepted = np.asarray(reason) < 0
-    maybe = _only_decay_fails(failed_checks(feat, config)) & ~accepted
+    maybe = _only_fails(failed_checks(feat, config), _DECAY_CHECKS) & ~accepted
     if not accepted.any() or not maybe.any():
         return np.zeros(len(feat), bool)
-    log_f = np.log(feat.f0_hz)
     cand = np.flatnonzero(maybe)
-    maybe[cand[_to_nearest(np.unique(log_f[accepted]), log_f[cand]) >= np.log(_LINE_PITCH)]] = False
+    maybe[cand[~_on_line(feat, accepted, cand)]] = False
     return maybe
 
 
@@ -100,25 +135,44 @@ def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT
     -------
     numpy.ndarray of bool
     """
-    line = np.zeros(len(feat), bool)
     cand = np.flatnonzero(line_candidates(feat, reason, config) & (feat.mix_db >= config.mix_level_min_db))
-    if not cand.size:
-        return line
-    log_f = np.log(feat.f0_hz)
-    acc = np.flatnonzero(np.asarray(reason) < 0)
-    acc = acc[np.argsort(feat.onset_s[acc], kind="stable")]
-    acc_on = feat.onset_s[acc]
-    same_pitch = np.log(SAME_NOTE_PITCH)
-    last = []  # line notes kept so far, in onset order
-    for i in cand[np.argsort(feat.onset_s[cand], kind="stable")]:
-        t = feat.onset_s[i]
-        lo, hi = np.searchsorted(acc_on, [t - SAME_NOTE_S, t + SAME_NOTE_S])
-        near = [j for j in acc[lo:hi] if abs(feat.onset_s[j] - t) < SAME_NOTE_S]
-        near += [j for j in last[-4:] if t - feat.onset_s[j] < SAME_NOTE_S]
-        if not any(abs(log_f[j] - log_f[i]) < same_pitch for j in near):
-            line[i] = True
-            last.append(i)
-    return line
+    return _first_of_each_note(feat, cand, np.flatnonzero(np.asarray(reason) < 0))
+
+
+def weak_candidates(feat: CandidateFeatures, reason, line, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Candidates that may be restruck notes of the clip's line: they fail the attack check
+    and no other but, maybe, the level against the mix, rise at least ``WEAK_ATTACK_DB``
+    (held ``WEAK_HELD_DB``), lie within 3 % of the pitch of an accepted event, and are no line
+    notes already."""
+    accepted = np.asarray(reason) < 0
+    maybe = (_only_fails(failed_checks(feat, config), (_ATTACK_CHECK,)) & ~accepted & ~np.asarray(line, bool)
+             & (feat.attack_db >= WEAK_ATTACK_DB) & (feat.held_db >= WEAK_HELD_DB))
+    if not accepted.any() or not maybe.any():
+        return np.zeros(len(feat), bool)
+    cand = np.flatnonzero(maybe)
+    maybe[cand[~_on_line(feat, accepted, cand)]] = False
+    return maybe
+
+
+def weak_notes(feat: CandidateFeatures, reason, line, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Notes of the line that rose too little on their own: a note struck again while the
+    last one at its pitch still rings.
+
+    A note of a line rises over the level its pitch still holds: with the 0.4-0.7 s decays of a
+    dense line, a note struck at the pitch of one 0.4 s before rises some 5 dB, under the
+    ``attack_min_db`` of 6 dB every event must pass (in ``benchmarks/realmix`` the rejected
+    notes' attacks gather at 5 dB). In a clip that holds log drums, a candidate of
+    :func:`weak_candidates` whose level against the mix passes (``feat.mix_db`` measured) is
+    a line note where no accepted event or line note lies within ``SAME_NOTE_S`` and
+    ``SAME_NOTE_PITCH`` of it (nor an earlier one found here). They never count towards the
+    verdict.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    cand = np.flatnonzero(weak_candidates(feat, reason, line, config) & (feat.mix_db >= config.mix_level_min_db))
+    return _first_of_each_note(feat, cand, np.flatnonzero((np.asarray(reason) < 0) | np.asarray(line, bool)))
 
 
 
