@@ -27,15 +27,15 @@ the note's attack, decay and end are read from this envelope:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-__all__ = ["note_decays", "note_decays_parallel"]
+__all__ = ["note_decays"]
 
 #: 10 / ln(10): dB of a power ratio from its natural log
 _DB_PER_NEPER = 10.0 / np.log(10.0)
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
+@njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 def _frame(y, s0, hop, tc, ts):
     """``sum y[s0 + k] * exp(-1j w k)`` over ``k < hop`` (zero outside the signal), as
     (re, im), with ``tc, ts = cos(w k), -sin(w k)``: two multiply-adds a sample."""
@@ -53,7 +53,7 @@ def _frame(y, s0, hop, tc, ts):
     return ar, ai
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
+@njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 def _frames4(y, s0, hop, tc, ts, fr, fi):
     """:func:`_frame` for the four frames from ``s0`` on, into ``fr`` and ``fi``. Inside the
     signal the four are summed in one pass: eight independent sums keep the core busy, where a
@@ -80,7 +80,7 @@ def _frames4(y, s0, hop, tc, ts, fr, fi):
             fr[q], fi[q] = _frame(y, s0 + q * hop, hop, tc, ts)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
           skip, hold, look_back, onset_db, hop_s, env, tc, ts):
     w = 2.0 * np.pi * f0 / rate
@@ -190,7 +190,7 @@ def _note(y, start, f0, rate, hop, pre, search, max_frames, alpha, min_rise, dro
     return rise, held, tail, tau, (cross - pre) * hop_s
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db,
                 floor_db, skip, hold, look_back, onset_db, hop_s):
     """Attack, extent and tau of each note from its narrowband envelope.
@@ -239,20 +239,7 @@ def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_ri
     return out[0], out[1], out[2], out[3], out[4]
 
 
-@njit(cache=True, parallel=True)
-def note_decays_parallel(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db,
-                         floor_db, skip, hold, look_back, onset_db, hop_s):
-    """The numbers of :func:`note_decays`, the notes spread over threads."""
-    n = starts.shape[0]
-    out = np.empty((5, n))
-    block = 64
-    for b in prange((n + block - 1) // block):
-        _notes(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
-               skip, hold, look_back, onset_db, hop_s, out, b * block, min(n, (b + 1) * block))
-    return out[0], out[1], out[2], out[3], out[4]
-
-
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _notes(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
            skip, hold, look_back, onset_db, hop_s, out, lo, hi):
     """Notes ``lo`` to ``hi`` into the columns of ``out``, with buffers of their own."""

@@ -42,11 +42,12 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     config : DetectorConfig, optional
         Thresholds; :data:`logdrum.DEFAULT_CONFIG` when omitted.
     parallel : bool, optional
-        Force the serial or the multi-threaded kernels (decimator, note envelopes, onsets;
-        the same numbers either way). Default: multi-threaded for input of 95 s at 44.1 kHz
-        or more when numba has more than one thread. The batch scan's workers run on one
-        thread each; set ``NUMBA_NUM_THREADS=1`` where other code analyses clips in several
-        processes at once.
+        Force one pass or the multi-threaded path (decimator, band-pass, candidates'
+        spectra and envelopes, onsets, mix levels in chunks side by side on as many threads as
+        numba may use, :mod:`logdrum.core.threads`; the same numbers either way). Default:
+        multi-threaded for input of 95 s at 44.1 kHz or more when numba may use more than one
+        thread. The batch scan's workers run on one thread each; set ``NUMBA_NUM_THREADS=1``
+        where other code analyses clips in several processes at once.
 
     Returns
     -------
@@ -99,7 +100,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         # notes struck again while the last at their pitch rings, rising 4.5-6 dB: reported
         # with the line's notes, never counted towards the verdict
         weak = weak_candidates(feat, reason, line, config)
-        _measure_mix_level(feat, x, sr, weak)
+        _measure_mix_level(feat, x, sr, weak, parallel)
         weak = weak_notes(feat, reason, line, config)
         _refine_onsets(feat, y, rate, weak, parallel)
         # timed, one may now lie within SAME_NOTE_S of a note taken: a second peak of it
@@ -122,7 +123,7 @@ def _checked(feat, y, rate, x, sr, config, parallel):
     """The :func:`reject_reasons` of measured candidates, once those that pass are timed."""
     # The level against the whole mix is the last check: measure it only on the candidates
     # that passed every other one (they fail it now, their mix_db being unknown).
-    _measure_mix_level(feat, x, sr, reject_reasons(feat, config) == _MIX_CHECK)
+    _measure_mix_level(feat, x, sr, reject_reasons(feat, config) == _MIX_CHECK, parallel)
     # Only the candidates that passed every check are timed on their glide band
     # (logdrum.core.onset): 1 in 3, a fraction of the cost of timing them all. Those the
     # same-note rule set aside are timed too: new onsets can change which of two peaks of one
@@ -139,7 +140,7 @@ def _score(feat, which, duration_s, config):
 
 def _line(feat, reason, y, rate, x, sr, config, parallel):
     """The notes of the clip's line that failed a check on their own, re-pitched and re-timed in ``feat``."""
-    _measure_mix_level(feat, x, sr, line_candidates(feat, reason, config))
+    _measure_mix_level(feat, x, sr, line_candidates(feat, reason, config), parallel)
     line = line_notes(feat, reason, config)
     repitched = repitched_notes(feat, reason, line, y, rate, x, sr, config, parallel=parallel)
     # the notes of a cut or bent decay are timed here; the re-pitched ones were, at their new pitch
@@ -156,8 +157,8 @@ def _with_notes(feat, reason, line, notes):
     return merged.take(order), reason, line
 
 
-def _measure_mix_level(feat, x, sr, which):
-    feat.mix_db[which] = mix_db(x, sr, feat.peak_dbfs[which], feat.onset_s[which])
+def _measure_mix_level(feat, x, sr, which, parallel):
+    feat.mix_db[which] = mix_db(x, sr, feat.peak_dbfs[which], feat.onset_s[which], parallel=parallel)
 
 
 def _refine_onsets(feat, y, rate, which, parallel):

@@ -24,8 +24,9 @@ import numpy as np
 
 from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
-from .decay import note_decays, note_decays_parallel
+from .decay import note_decays
 from .frontend import band_gain_db
+from .threads import map_chunks
 
 __all__ = ["CandidateFeatures", "candidate_peaks", "hidden_candidates", "measure_candidates", "note_features",
            "level_at_pitch"]
@@ -219,7 +220,7 @@ def note_features(y, rate, onset_s, f0, config: DetectorConfig = DEFAULT_CONFIG,
         Each note's first onset estimate (s) and the pitch (Hz) its envelope is read at.
     config : DetectorConfig
     parallel : bool
-        Spread the notes over numba's threads (the same numbers).
+        Spread the notes over threads (:mod:`logdrum.core.threads`; the same numbers).
 
     Returns
     -------
@@ -234,12 +235,16 @@ def note_features(y, rate, onset_s, f0, config: DetectorConfig = DEFAULT_CONFIG,
 
     pre = frames(config.attack_ms * 1e-3)
     starts = np.round(onset_s * rate).astype(np.int64) - pre * hop
-    kernel = note_decays_parallel if parallel else note_decays
-    return kernel(
-        y, float(rate), starts, f0, hop, pre, frames(_NOTE_PEAK_SEARCH_S),
-        pre + frames(config.max_tail_ms * 1e-3) + 1, float(np.exp(-_NOTE_HOP_S / _NOTE_SMOOTH_S)),
-        config.attack_min_db, config.tail_drop_db, config.level_floor_dbfs - 30.0,
-        frames(_NOTE_FIT_SKIP_S), frames(_NOTE_HOLD_S), frames(_NOTE_LOOK_BACK_S), _NOTE_ONSET_DB, _NOTE_HOP_S)
+    f0 = np.asarray(f0, dtype=float)
+    args = (hop, pre, frames(_NOTE_PEAK_SEARCH_S), pre + frames(config.max_tail_ms * 1e-3) + 1,
+            float(np.exp(-_NOTE_HOP_S / _NOTE_SMOOTH_S)), config.attack_min_db, config.tail_drop_db,
+            config.level_floor_dbfs - 30.0, frames(_NOTE_FIT_SKIP_S), frames(_NOTE_HOLD_S),
+            frames(_NOTE_LOOK_BACK_S), _NOTE_ONSET_DB, _NOTE_HOP_S)
+    parts = map_chunks(lambda lo, hi: note_decays(y, float(rate), starts[lo:hi], f0[lo:hi], *args),
+                       starts.shape[0], parallel)
+    if not parts:
+        return note_decays(y, float(rate), starts, f0, *args)
+    return tuple(np.concatenate(columns) for columns in zip(*parts))
 
 
 def candidate_peaks(env_db, hop_s, config: DetectorConfig = DEFAULT_CONFIG, dip_after_db=0.0, hidden_only=False):
@@ -276,7 +281,8 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         Output of :func:`logdrum.core.frontend.band_envelope`.
     config : DetectorConfig
     parallel : bool
-        Spread the notes' envelopes over numba's threads (the same numbers).
+        Measure contiguous chunks of the candidates side by side on threads
+        (:mod:`logdrum.core.threads`; the same numbers).
     peaks : tuple of numpy.ndarray, optional
         ``(hops, rises)`` of the envelope peaks to measure; by default
         :func:`candidate_peaks`.
@@ -286,6 +292,19 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     CandidateFeatures
     """
     peaks, rises = candidate_peaks(env_db, hop_s, config) if peaks is None else peaks
+    # the candidates are measured each on its own: contiguous chunks of them side by side
+    parts = map_chunks(lambda lo, hi: _measure(y, rate, env_db, hop_s, delay_s, config, peaks[lo:hi], rises[lo:hi]),
+                       peaks.shape[0], parallel)
+    if not parts:
+        return _measure(y, rate, env_db, hop_s, delay_s, config, peaks, rises)
+    feat = parts[0]
+    for part in parts[1:]:
+        feat = feat.concat(part)
+    return feat
+
+
+def _measure(y, rate, env_db, hop_s, delay_s, config, peaks, rises):
+    """:func:`measure_candidates` of the envelope peaks ``peaks`` (their rises ``rises``)."""
     n = peaks.shape[0]
     peak_dbfs = env_db[peaks].copy()
     onset_s = np.maximum(kernels.onset_times(env_db, peaks, 3.0) * hop_s - delay_s, 0.0)
@@ -307,7 +326,7 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
         early_ratio[idx] = f_early / f0[idx]
 
         sel = idx[np.isfinite(f0[idx])]
-        attack_db[sel], held_db[sel], tail_s, tau_s, rise_at_s = note_features(y, rate, onset_s[sel], f0[sel], config, parallel)
+        attack_db[sel], held_db[sel], tail_s, tau_s, rise_at_s = note_features(y, rate, onset_s[sel], f0[sel], config)
         tail_ms[sel] = tail_s * 1e3
         decay_ms[sel] = tau_s * 1e3
         # A note out of quiet: the band envelope times its attack within 20 ms. A note rising

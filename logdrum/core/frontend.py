@@ -21,18 +21,18 @@ from __future__ import annotations
 from fractions import Fraction
 from functools import lru_cache
 
-import numba
 import numpy as np
 
 from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .checks import as_audio_array, check_sr, pcm_scale
+from .threads import map_chunks, workers
 
 __all__ = ["decimation_factor", "analysis_rate_of", "decimate", "band_envelope", "band_gain_db",
            "use_parallel", "PARALLEL_MIN_SAMPLES"]
 
-#: Inputs at least this long (samples x channels, 95 s of 44.1 kHz mono) use the parallel
-#: kernels, given more than one thread; shorter ones gain less than starting threads costs.
+#: Inputs at least this long (samples x channels, 95 s of 44.1 kHz mono) take the parallel
+#: path, given more than one thread; shorter ones gain less than handing work to threads costs.
 PARALLEL_MIN_SAMPLES = 1 << 22
 #: Length of the spans the band-pass filters on their own (:func:`band_envelope`).
 _SPAN_S = 60.0
@@ -53,11 +53,12 @@ def analysis_rate_of(sr: float, analysis_rate: float = DEFAULT_CONFIG.analysis_r
 
 
 def use_parallel(n_samples: int, parallel=None) -> bool:
-    """Whether input of ``n_samples`` (samples x channels) takes the parallel kernels:
-    ``parallel`` where given, else long input when numba has more than one thread."""
+    """Whether input of ``n_samples`` (samples x channels) takes the parallel path
+    (:mod:`logdrum.core.threads`): ``parallel`` where given, else long input when numba may use
+    more than one thread."""
     if parallel is not None:
         return bool(parallel)
-    return n_samples >= PARALLEL_MIN_SAMPLES and numba.get_num_threads() > 1
+    return n_samples >= PARALLEL_MIN_SAMPLES and workers() > 1
 
 
 @lru_cache(maxsize=64)
@@ -80,7 +81,7 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     analysis_rate : float
         The rate returned (``sr`` where that is lower, see :func:`analysis_rate_of`).
     parallel : bool or None
-        Force the serial or parallel kernel; ``None`` lets :func:`use_parallel` choose.
+        Force one pass or chunks side by side on threads; ``None`` lets :func:`use_parallel` choose.
 
     Returns
     -------
@@ -104,8 +105,8 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     n_out = -(-x.shape[1] // factor)
     out = np.empty(n_out)
     scale, offset = pcm_scale(x.dtype)
-    kernel = kernels.decimate_parallel if use_parallel(x.size, parallel) else kernels.decimate_serial
-    kernel(x, h, factor, delay, out)
+    map_chunks(lambda lo, hi: kernels.decimate_rows(x, h, factor, delay, out, lo, hi), n_out,
+               use_parallel(x.size, parallel))
     if offset:
         # unsigned PCM: remove the mid-scale offset, weighted by the taps inside the signal
         out -= offset * x.shape[0] * _tap_weights(n_out, x.shape[1], h, factor, delay)
@@ -169,7 +170,8 @@ def band_envelope(y, rate, config: DetectorConfig = DEFAULT_CONFIG, *, parallel=
     config : DetectorConfig
         Band edges, hop and window.
     parallel : bool
-        Filter spans of the signal side by side on numba's threads (the same numbers).
+        Filter spans of the signal side by side on threads (:mod:`logdrum.core.threads`; the
+        same numbers).
 
     Returns
     -------
@@ -188,8 +190,8 @@ def band_envelope(y, rate, config: DetectorConfig = DEFAULT_CONFIG, *, parallel=
     # serial or parallel, and those of one run through to within rounding
     span = max(1, int(round(_SPAN_S * rate / hop)))
     warm = -(-_settling_samples(float(rate), config.f_min, config.f_max) // hop)
-    kernel = kernels.band_energy_parallel if parallel else kernels.band_energy
-    kernel(y, sos, hop, energy, span, warm)
+    map_chunks(lambda lo, hi: kernels.band_energy(y, sos, hop, energy, span, warm, lo, hi),
+               -(-energy.shape[0] // span), parallel, min_rows=1)
     env_db = np.empty_like(energy)
     kernels.smooth_envelope_db(energy, hop, width, env_db)
     return env_db, hop / rate, delay_s

@@ -1,15 +1,16 @@
 """The numba kernels of the hot path. Private: call them through :mod:`logdrum.core.frontend`
 and :mod:`logdrum.core.events`, which validate shapes and rates first.
 
-Each kernel is a plain loop, compiled once and cached on disk (``cache=True``). The decimator
-and the band-pass come in a serial and a parallel flavour (``prange`` over output blocks, over
-spans of a minute); both compute the same numbers.
+Each kernel is a plain loop, compiled once and cached on disk (``cache=True``), and releases
+the GIL (``nogil``): the decimator fills a range of outputs, the band-pass a range of spans of
+a minute, so that :mod:`logdrum.core.threads` can run chunks of them side by side; every
+output is computed the same way whatever the chunks.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # No 'nnan'/'ninf': NaN and Inf in the input must propagate so the caller can report them.
 _FAST = {"reassoc", "contract", "arcp", "nsz"}
@@ -17,8 +18,8 @@ _FAST = {"reassoc", "contract", "arcp", "nsz"}
 _DB_PER_NEPER = 10.0 / np.log(10.0)
 
 
-@njit(cache=True, fastmath=_FAST)
-def _decimate_rows(x, h, factor, delay, out, m_lo, m_hi):
+@njit(nogil=True, cache=True, fastmath=_FAST)
+def decimate_rows(x, h, factor, delay, out, m_lo, m_hi):
     """``out[m] = sum_ch sum_k h[k] x[ch, m*factor + k - delay]`` for ``m_lo <= m < m_hi``,
     zero outside the signal. One contiguous row at a time keeps the inner loop vectorised.
 
@@ -57,22 +58,7 @@ def _decimate_rows(x, h, factor, delay, out, m_lo, m_hi):
             m += 1
 
 
-@njit(cache=True, fastmath=_FAST)
-def decimate_serial(x, h, factor, delay, out):
-    """``out[m] = sum_ch sum_k h[k] x[ch, m*factor + k - delay]`` (zero outside the signal)."""
-    _decimate_rows(x, h, factor, delay, out, 0, out.shape[0])
-
-
-@njit(cache=True, fastmath=_FAST, parallel=True)
-def decimate_parallel(x, h, factor, delay, out):
-    """Same numbers as :func:`decimate_serial`, output blocks spread over threads."""
-    block = 1 << 15
-    n_blocks = (out.shape[0] + block - 1) // block
-    for b in prange(n_blocks):
-        _decimate_rows(x, h, factor, delay, out, b * block, min(out.shape[0], (b + 1) * block))
-
-
-@njit(cache=True, fastmath=_FAST)
+@njit(nogil=True, cache=True, fastmath=_FAST)
 def cubic_resample(y, p, q, n_out):
     """Overwrite ``y[:n_out]`` with ``y(m * p / q)`` (``p >= q``), read between samples by
     4-point (cubic) Lagrange interpolation, zero outside ``y``. At the analysis rate it is
@@ -107,7 +93,7 @@ def cubic_resample(y, p, q, n_out):
             y[m0 + j] = w0[j] * buf[i] + w1[j] * buf[i + 1] + w2[j] * buf[i + 2] + w3[j] * buf[i + 3]
 
 
-@njit(cache=True, fastmath=_FAST)
+@njit(nogil=True, cache=True, fastmath=_FAST)
 def _biquad(v, c, z0, z1):
     """One section in transposed direct form II: its output and new state, for the
     coefficients ``c = (b0, b1, b2, a1, a2)``."""
@@ -115,12 +101,12 @@ def _biquad(v, c, z0, z1):
     return w, c[1] * v - c[3] * w + z1, c[2] * v - c[4] * w
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _section(sos, s):
     return sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
 
 
-@njit(cache=True, fastmath=_FAST)
+@njit(nogil=True, cache=True, fastmath=_FAST)
 def _band_energy_span(y, sos, hop, out, j_lo, j_hi, warm):
     """Hops ``j_lo`` to ``j_hi`` of :func:`band_energy`, the filter started from rest ``warm``
     hops before hop ``j_lo`` (or at the first sample); the energies of those hops are dropped."""
@@ -140,8 +126,8 @@ def _band_energy_span(y, sos, hop, out, j_lo, j_hi, warm):
             out[j] = acc
 
 
-@njit(cache=True, fastmath=_FAST)
-def band_energy(y, sos, hop, out, span, warm):
+@njit(nogil=True, cache=True, fastmath=_FAST)
+def band_energy(y, sos, hop, out, span, warm, b_lo, b_hi):
     """Band-pass ``y`` with the cascade of four biquads ``sos`` (scipy layout, transposed
     direct form II: the 8th-order band-pass of :func:`logdrum.core.frontend.band_envelope`) and sum
     the squared output over hops of ``hop`` samples into ``out``. The states live in local
@@ -149,24 +135,16 @@ def band_energy(y, sos, hop, out, span, warm):
     four sections overlap from one sample to the next.
 
     The hops are filtered in spans of ``span`` hops, each from rest ``warm`` hops before it
-    (where the filter's response to earlier input has died away below rounding), so that
-    :func:`band_energy_parallel` can filter the spans side by side and give the same numbers."""
+    (where the filter's response to earlier input has died away below rounding); this call
+    fills spans ``b_lo`` to ``b_hi``, so that spans can be filtered side by side and give the
+    same numbers."""
     if sos.shape[0] != 4:
         raise ValueError("band_energy takes a cascade of exactly four biquads")
-    for j_lo in range(0, out.shape[0], span):
-        _band_energy_span(y, sos, hop, out, j_lo, min(out.shape[0], j_lo + span), warm)
-
-
-@njit(cache=True, fastmath=_FAST, parallel=True)
-def band_energy_parallel(y, sos, hop, out, span, warm):
-    """The numbers of :func:`band_energy`, the spans spread over threads."""
-    if sos.shape[0] != 4:
-        raise ValueError("band_energy takes a cascade of exactly four biquads")
-    for b in prange((out.shape[0] + span - 1) // span):
+    for b in range(b_lo, b_hi):
         _band_energy_span(y, sos, hop, out, b * span, min(out.shape[0], (b + 1) * span), warm)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def smooth_envelope_db(energy, hop, width, out):
     """Amplitude envelope in dB (a sine of amplitude A reads 20 log10 A) from hop energies,
     averaged over ``width`` hops centred on each hop."""
@@ -181,7 +159,7 @@ def smooth_envelope_db(energy, hop, width, out):
         out[j] = _DB_PER_NEPER * np.log(2.0 * mean_square + 1e-20)  # 10 log10, cheaper
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def pick_peaks(env_db, sep, attack, prominence, ignore_below, dip_after=0.0, hidden_only=False):
     """Local maxima of ``env_db`` (strict within ``sep`` hops) that rise at least
     ``prominence`` dB above the minimum of the preceding ``attack`` hops. With ``dip_after``
@@ -227,7 +205,7 @@ def pick_peaks(env_db, sep, attack, prominence, ignore_below, dip_after=0.0, hid
     return peaks[:count], rises[:count]
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def onset_times(env_db, peaks, below_db):
     """Fractional hop index where the rise into each peak crosses ``below_db`` under it. With
     a 20 ms energy window, 3 dB under the peak is where a sharp attack actually starts."""
@@ -246,7 +224,7 @@ def onset_times(env_db, peaks, below_db):
     return out
 
 
-@njit(cache=True, fastmath=_FAST)
+@njit(nogil=True, cache=True, fastmath=_FAST)
 def windowed_frames(x, starts, lengths, frames, filled):
     """Write Hann-windowed, mean-removed excerpts ``x[s:s+len]``, zero-padded, into the rows
     of ``frames`` (float32: the spectra feed a peak search, not a reconstruction).
@@ -282,7 +260,7 @@ def windowed_frames(x, starts, lengths, frames, filled):
         filled[i] = L
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def spectral_peaks(spec, k_max, df, f_lo, f_hi, half_widths, widen=0.0, with_contrast=True, before=None):
     """Per row of a complex spectrum (``rfft`` rows; only the first ``k_max`` bins are read):
     the interpolated peak frequency in ``[f_lo, f_hi]`` and its contrast: peak power over the

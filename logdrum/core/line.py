@@ -260,7 +260,7 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
         the mix.
     config : DetectorConfig
     parallel : bool
-        Spread the envelopes over numba's threads.
+        Spread the envelopes, onsets and mix levels over threads (:mod:`logdrum.core.threads`).
 
     Returns
     -------
@@ -285,7 +285,7 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     sub = _at_pitch(feat, rows, pitches[np.argmax(np.nan_to_num(rank, nan=-np.inf), axis=0)], y, rate, config, parallel)
     ok = _envelope_passes(sub, config)
     rows, sub = rows[ok], sub.take(ok)
-    sub.mix_db = mix_db(x, sr, sub.peak_dbfs, sub.onset_s)
+    sub.mix_db = mix_db(x, sr, sub.peak_dbfs, sub.onset_s, parallel=parallel)
     loud = sub.mix_db >= config.mix_level_min_db
     rows, sub = rows[loud], sub.take(loud)
     keep = _to_nearest(reported, sub.onset_s) >= SAME_NOTE_S

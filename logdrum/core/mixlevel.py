@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from .checks import pcm_scale
+from .threads import map_chunks
 
 __all__ = ["broadband_dbfs", "mix_db", "MIX_WINDOW_S"]
 
@@ -36,7 +37,7 @@ _PRIMES = (1, 2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61
 _SINE_DB = 20.0 * np.log10(np.sqrt(2.0))
 
 
-def broadband_dbfs(x, sr, onset_s, window_s=MIX_WINDOW_S):
+def broadband_dbfs(x, sr, onset_s, window_s=MIX_WINDOW_S, *, parallel=False):
     """Broadband level of the mono mix over ``[onset, onset + window_s)`` for each onset.
 
     Parameters
@@ -48,6 +49,9 @@ def broadband_dbfs(x, sr, onset_s, window_s=MIX_WINDOW_S):
     onset_s : numpy.ndarray
         Onsets in seconds.
     window_s : float
+    parallel : bool
+        Read contiguous chunks of the windows side by side on threads
+        (:mod:`logdrum.core.threads`; the same numbers).
 
     Returns
     -------
@@ -63,18 +67,20 @@ def broadband_dbfs(x, sr, onset_s, window_s=MIX_WINDOW_S):
     length = max(1, int(round(window_s * sr)))
     stride = max(p for p in _PRIMES if p <= max(1, length // _MAX_POINTS))
     starts = np.clip(np.round(onset_s * sr).astype(np.int64), 0, n - 1)
-    power = _window_power(x, starts, length, stride, float(scale), float(offset))
+    power = np.concatenate(map_chunks(
+        lambda lo, hi: _window_power(x, starts[lo:hi], length, stride, float(scale), float(offset)),
+        starts.size, parallel))
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(power) + _SINE_DB
 
 
-def mix_db(x, sr, peak_dbfs, onset_s):
+def mix_db(x, sr, peak_dbfs, onset_s, *, parallel=False):
     """``mix_db`` of notes of in-band peak ``peak_dbfs`` starting at ``onset_s`` (see the module
     docstring; arguments as for :func:`broadband_dbfs`)."""
-    return np.asarray(peak_dbfs, dtype=float) - broadband_dbfs(x, float(sr), onset_s)
+    return np.asarray(peak_dbfs, dtype=float) - broadband_dbfs(x, float(sr), onset_s, parallel=parallel)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _window_power(x, starts, length, stride, scale, offset):
     """Mean square, mean removed, of the channel mean at ``s, s + stride, ...`` (under
     ``s + length`` and inside the signal) for each start ``s``. The points are gathered in

@@ -44,9 +44,11 @@ afterwards, a Hann window being three neighbouring bins of the rectangular one:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-__all__ = ["glide_flux_onsets", "glide_flux_onsets_parallel", "refine_onsets"]
+from .threads import map_chunks
+
+__all__ = ["glide_flux_onsets", "refine_onsets"]
 
 #: Band of the glide, as multiples of the final pitch (first look, second look).
 GLIDE_BAND = (0.96, 1.55)
@@ -69,7 +71,7 @@ FINE_MEMORY_S = 0.01
 EARLIEST_SHARE = 0.75
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _deviation(xr, xi, r1, i1, r2, i2):
     """How far a bin's value ``x`` lies from the value a steady partial would take: the last
     frame's value ``x1`` turned on by the phase it advanced since the frame before (``x2``)."""
@@ -83,7 +85,7 @@ def _deviation(xr, xi, r1, i1, r2, i2):
     return np.sqrt((xr - pr) ** 2 + (xi - pi) ** 2)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t, frame_c,
                frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i):
     n_bins = k_hi - k_lo + 3  # the band and one bin each side, for the Hann combination
@@ -168,7 +170,7 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos
     return best
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, deviation, out, lo, hi):
     """:func:`glide_flux_onsets` of notes ``lo`` to ``hi`` into ``out``, with buffers of their own."""
     n_fft = hop * n_blocks
@@ -204,7 +206,7 @@ def _flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi
                             frame_c, frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, deviation=False):
     """Frame of the attack in ``[r_lo f0, r_hi f0]`` (a spectral-flux peak), for each note.
 
@@ -246,19 +248,6 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
     return out
 
 
-@njit(cache=True, parallel=True)
-def glide_flux_onsets_parallel(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share,
-                               deviation=False):
-    """The numbers of :func:`glide_flux_onsets`, the notes spread over threads."""
-    n = first.shape[0]
-    out = np.empty(n, np.int64)
-    block = 64
-    for b in prange((n + block - 1) // block):
-        _flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, deviation, out,
-                     b * block, min(n, (b + 1) * block))
-    return out
-
-
 def refine_onsets(y, rate, onset_s, f0, *, parallel=False):
     """The onsets of notes of pitch ``f0`` moved to their attack in the glide band.
 
@@ -270,7 +259,8 @@ def refine_onsets(y, rate, onset_s, f0, *, parallel=False):
     onset_s, f0 : numpy.ndarray
         First onset estimates (s) and final pitches (Hz, finite).
     parallel : bool
-        Spread the notes over numba's threads (the same numbers).
+        Time contiguous chunks of the notes side by side on threads
+        (:mod:`logdrum.core.threads`; the same numbers).
 
     Returns
     -------
@@ -293,18 +283,21 @@ def refine_onsets(y, rate, onset_s, f0, *, parallel=False):
         raise ValueError(f"rate must be a positive number of Hz, got {rate}")
     if onset_s.size == 0:
         return onset_s.copy()
-    kernel = glide_flux_onsets_parallel if parallel else glide_flux_onsets
     y = np.ascontiguousarray(y)
-    found = _attack(kernel, y, rate, onset_s, f0, _FRAME_S, SEARCH_S, MEMORY_S, GLIDE_BAND, EARLIEST_SHARE)
+    return np.concatenate(map_chunks(lambda lo, hi: _refined(y, rate, onset_s[lo:hi], f0[lo:hi]), onset_s.size,
+                                     parallel))
+
+
+def _refined(y, rate, onset_s, f0):
+    found = _attack(y, rate, onset_s, f0, _FRAME_S, SEARCH_S, MEMORY_S, GLIDE_BAND, EARLIEST_SHARE)
     # The first look's flux peaks some 25 ms early (a long window's rising edge): the second
     # look's short frames place the attack, within 30 ms of it. Its first frames only fill
     # the memory, so that the whole +-30 ms is searched.
-    return _attack(kernel, y, rate, found, f0, _FINE_FRAME_S, FINE_SEARCH_S, FINE_MEMORY_S, FINE_BAND, 1.0,
+    return _attack(y, rate, found, f0, _FINE_FRAME_S, FINE_SEARCH_S, FINE_MEMORY_S, FINE_BAND, 1.0,
                    lead_in=True, deviation=True)
 
 
-def _attack(kernel, y, rate, onset_s, f0, frame_s, search_s, memory_s, band, share, lead_in=False,
-            deviation=False):
+def _attack(y, rate, onset_s, f0, frame_s, search_s, memory_s, band, share, lead_in=False, deviation=False):
     """One look of :func:`refine_onsets`: the kernel's frame turned back into seconds."""
     hop = max(1, int(round(_HOP_S * rate)))
     n_blocks = max(2, int(round(frame_s * rate / hop)))
@@ -315,6 +308,7 @@ def _attack(kernel, y, rate, onset_s, f0, frame_s, search_s, memory_s, band, sha
     if lead_in:
         first -= memory * hop
         n_frames += memory
-    frame = kernel(y, float(rate), first, f0, hop, n_blocks, n_frames, memory, band[0], band[1], share, deviation)
+    frame = glide_flux_onsets(y, float(rate), first, f0, hop, n_blocks, n_frames, memory, band[0], band[1], share,
+                              deviation)
     refined = (first + frame * hop + half) / rate
     return np.where(frame >= 0, np.maximum(refined, 0.0), onset_s)
