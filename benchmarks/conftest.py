@@ -2,10 +2,12 @@
 ``--benchmark-only``); a plain ``pytest benchmarks/`` collects and skips them. At the end the ×realtime of every benchmark and the ratios against
 the plain scipy pipeline are printed."""
 
+import numpy as np
 import pytest
 
 _RESULTS = []
 _MEMORY = []
+_PAIRED = []
 
 
 def pytest_addoption(parser):
@@ -47,8 +49,26 @@ def peak_memory(benchmark):
     return record
 
 
+@pytest.fixture
+def paired():
+    """Call ``paired(group, rounds)`` with ``(scipy / analyze, scipy s, analyze s)`` of each
+    paired round."""
+
+    def record(group, ratios):
+        _PAIRED.append((group, sorted(ratios)))
+
+    return record
+
+
 def pytest_terminal_summary(terminalreporter):
     tr = terminalreporter
+    if _PAIRED:
+        tr.section("analyze vs scipy in paired rounds (back to back, alternating order)")
+        for group, rounds in _PAIRED:
+            ratio, scipy_s, analyze_s = np.array(rounds).T
+            tr.write_line(f"  {group:6s} median {np.median(ratio):5.1f}x scipy (rounds {ratio.min():.1f}-{ratio.max():.1f}x; "
+                          f"median times: scipy {np.median(scipy_s) * 1e3:.0f} ms, analyze {np.median(analyze_s) * 1e3:.1f} ms, "
+                          f"{len(ratio)} rounds)")
     if _MEMORY:
         tr.section("peak extra memory (tracemalloc)")
         for label, peak, size in _MEMORY:

@@ -1,6 +1,7 @@
 """``analyze`` on 10 min and 1 h of 44.1 kHz audio against a plain scipy pipeline and librosa,
 in the same run. Run with ``pytest benchmarks/ --benchmark``."""
 
+import time
 import tracemalloc
 
 import numpy as np
@@ -65,6 +66,32 @@ def test_analyze_serial(benchmark, realtime, audio, length):
     logdrum.analyze(x[: 10 * SR], SR, parallel=False)
     benchmark.pedantic(logdrum.analyze, args=(x, SR), kwargs={"parallel": False}, rounds=ROUNDS[length], iterations=1)
     realtime(length, "logdrum.analyze (serial)", LENGTHS[length])
+
+
+PAIRS = {"10min": 9, "1h": 3}
+
+
+@pytest.mark.parametrize("length", list(LENGTHS))
+def test_speedup_in_paired_rounds(benchmark, paired, audio, length):
+    # The two timings above run minutes apart, and on a shared host the load moves between
+    # them (the scipy pipeline's 10 min rounds vary 2-3x): here each round times the scipy
+    # pipeline and analyze back to back, in alternating order, and the speed-up is taken per
+    # round.
+    x = audio(length)
+    logdrum.analyze(x[: 10 * SR], SR, parallel=use_parallel(x.size))
+    ratios = []
+
+    def rounds():
+        for i in range(PAIRS[length]):
+            times = {}
+            for name, fn in (("scipy", scipy_pipeline), ("analyze", logdrum.analyze))[:: 1 if i % 2 else -1]:
+                start = time.perf_counter()
+                fn(x, SR)
+                times[name] = time.perf_counter() - start
+            ratios.append((times["scipy"] / times["analyze"], times["scipy"], times["analyze"]))
+
+    benchmark.pedantic(rounds, rounds=1, iterations=1)
+    paired(length, ratios)
 
 
 @pytest.mark.parametrize("length", list(LENGTHS))
