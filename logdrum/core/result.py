@@ -53,10 +53,11 @@ class LogDrumEvent(NamedTuple):
         drums, for a note of its line that failed a check on its own: at the pitch of an
         accepted note, its decay cut or bent by the next note or a neighbour's beating; or its
         own pitch another sound's, its envelope at a pitch of the line a note's (then
-        ``glide_ratio`` is NaN); or its band-envelope peak hidden by a louder hit just after
-        it. See :mod:`logdrum.core.line`. Line notes count towards the
-        verdict and score only of a clip whose accepted events alone fall just short of it
-        (``DetectorConfig.line_score_min``).
+        ``glide_ratio`` is NaN); or struck again while the last note at its pitch rings,
+        rising too little on its own; or its band-envelope peak hidden by a louder hit just
+        after it. See :mod:`logdrum.core.line`. Line notes of the first two kinds count towards
+        the verdict and score only of a clip whose accepted events alone fall just short of it
+        (``DetectorConfig.line_score_min``); the others never.
     """
 
     onset_s: float
