@@ -15,22 +15,15 @@ import logdrum
 from logdrum import synth
 from logdrum.core import classify, line as line_mod
 from logdrum.core.clip import clip_score
-from logdrum.core.events import CandidateFeatures
 from logdrum.core.result import REJECT_REASONS
+
+from _candidates import candidate_features
 
 SR = 16000
 
 
-def _features(rows):
-    """CandidateFeatures from dicts; unnamed fields take a clean log drum's values."""
-    clean = dict(onset_s=0.0, peak_dbfs=-10.0, attack_db=20.0, held_db=15.0, tail_ms=400.0,
-                 decay_ms=400.0, f0_hz=60.0, tonality=1.0, glide_ratio=0.9, early_ratio=1.0, mix_db=0.0)
-    cols = {k: np.array([r.get(k, v) for r in rows], float) for k, v in clean.items()}
-    return CandidateFeatures(**cols)
-
-
 def test_a_cut_decay_at_the_line_pitch_is_a_line_note():
-    feat = _features([
+    feat = candidate_features([
         dict(onset_s=0.0, f0_hz=60.0),                       # accepted: defines the line
         dict(onset_s=0.5, f0_hz=61.0, decay_ms=90.0),        # too short a decay, 1.7 % off: line
         dict(onset_s=1.0, f0_hz=60.0, decay_ms=np.nan, tail_ms=50.0),  # cut short: line
@@ -50,7 +43,7 @@ def test_a_cut_decay_at_the_line_pitch_is_a_line_note():
 def test_a_second_peak_read_on_the_glide_is_the_same_note():
     # the glide can read a pitch 3-8 % sharp: 80 ms apart and 7.5 % apart is one note; a
     # minor third (19 %) apart, or a 16th (125 ms) later, two
-    feat = _features([dict(onset_s=0.0, f0_hz=64.5), dict(onset_s=0.08, f0_hz=60.0),
+    feat = candidate_features([dict(onset_s=0.0, f0_hz=64.5), dict(onset_s=0.08, f0_hz=60.0),
                       dict(onset_s=1.0, f0_hz=60.0), dict(onset_s=1.08, f0_hz=71.4),
                       dict(onset_s=2.0, f0_hz=60.0), dict(onset_s=2.125, f0_hz=60.0)])
     reason = classify.reject_reasons(feat)
@@ -58,19 +51,19 @@ def test_a_second_peak_read_on_the_glide_is_the_same_note():
 
 
 def test_no_accepted_event_no_line():
-    feat = _features([dict(onset_s=0.5, decay_ms=90.0), dict(onset_s=1.0, decay_ms=90.0)])
+    feat = candidate_features([dict(onset_s=0.5, decay_ms=90.0), dict(onset_s=1.0, decay_ms=90.0)])
     reason = classify.reject_reasons(feat)
     assert not line_mod.line_notes(feat, reason).any()
 
 
 def test_two_cut_notes_of_one_hit_give_one_line_note():
-    feat = _features([dict(onset_s=0.0), dict(onset_s=1.0, decay_ms=90.0), dict(onset_s=1.06, decay_ms=90.0)])
+    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=1.0, decay_ms=90.0), dict(onset_s=1.06, decay_ms=90.0)])
     line = line_mod.line_notes(feat, classify.reject_reasons(feat))
     assert line.tolist() == [False, True, False]
 
 
 def test_classify_marks_line_notes_and_only_with_line():
-    feat = _features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=90.0)])
+    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=90.0)])
     strict, _ = classify.classify(feat)
     assert [e.line_note for e in strict] == [False]
     line = line_mod.line_notes(feat, classify.reject_reasons(feat))
@@ -78,7 +71,7 @@ def test_classify_marks_line_notes_and_only_with_line():
     assert sorted(e.line_note for e in events) == [False, True]
     assert not rejected
     # a decay that could not be measured still gets a confidence in [0.5, 1]
-    feat = _features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=np.nan, tail_ms=50.0)])
+    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=np.nan, tail_ms=50.0)])
     events, _ = classify.classify(feat, line=line_mod.line_notes(feat, classify.reject_reasons(feat)))
     assert all(0.5 <= e.confidence <= 1.0 for e in events)
 

@@ -9,21 +9,14 @@ import logdrum
 from logdrum import synth
 from logdrum.core import line as line_mod
 from logdrum.core.classify import reject_reasons
-from logdrum.core.events import CandidateFeatures
+
+from _candidates import candidate_features
 
 SR = 16000
 
 
-def _features(rows):
-    """CandidateFeatures from dicts; unnamed fields take a clean log drum's values."""
-    clean = dict(onset_s=0.0, peak_dbfs=-10.0, attack_db=20.0, held_db=15.0, tail_ms=400.0,
-                 decay_ms=400.0, f0_hz=60.0, tonality=1.0, glide_ratio=0.9, early_ratio=1.0, mix_db=0.0)
-    cols = {k: np.array([r.get(k, v) for r in rows], float) for k, v in clean.items()}
-    return CandidateFeatures(**cols)
-
-
 def test_only_a_rise_of_4_5_to_6_db_at_a_line_pitch_is_a_restruck_note():
-    feat = _features([
+    feat = candidate_features([
         dict(onset_s=0.0, f0_hz=60.0),                                  # accepted: the line
         dict(onset_s=0.5, f0_hz=61.0, attack_db=5.0, held_db=3.0),      # restruck: yes
         dict(onset_s=1.0, f0_hz=60.0, attack_db=4.0, held_db=3.0),      # rose too little
@@ -93,6 +86,6 @@ def test_a_restrike_that_rises_under_4_5_db_stays_a_candidate():
 
 @pytest.mark.parametrize("attack_db", [4.4, 4.5])
 def test_the_threshold_is_inclusive(attack_db):
-    feat = _features([dict(onset_s=0.0), dict(onset_s=0.5, attack_db=attack_db, held_db=line_mod.WEAK_HELD_DB)])
+    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=0.5, attack_db=attack_db, held_db=line_mod.WEAK_HELD_DB)])
     reason = reject_reasons(feat)
     assert line_mod.weak_candidates(feat, reason, np.zeros(2, bool))[1] == (attack_db >= line_mod.WEAK_ATTACK_DB)
