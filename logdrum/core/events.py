@@ -242,8 +242,6 @@ def note_features(y, rate, onset_s, f0, config: DetectorConfig = DEFAULT_CONFIG,
             frames(_NOTE_LOOK_BACK_S), _NOTE_ONSET_DB, _NOTE_HOP_S)
     parts = map_chunks(lambda lo, hi: note_decays(y, float(rate), starts[lo:hi], f0[lo:hi], *args),
                        starts.shape[0], parallel)
-    if not parts:
-        return note_decays(y, float(rate), starts, f0, *args)
     return tuple(np.concatenate(columns) for columns in zip(*parts))
 
 
@@ -295,8 +293,6 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     # the candidates are measured each on its own: contiguous chunks of them side by side
     parts = map_chunks(lambda lo, hi: _measure(y, rate, env_db, hop_s, delay_s, config, peaks[lo:hi], rises[lo:hi]),
                        peaks.shape[0], parallel)
-    if not parts:
-        return _measure(y, rate, env_db, hop_s, delay_s, config, peaks, rises)
     feat = parts[0]
     for part in parts[1:]:
         feat = feat.concat(part)

@@ -65,9 +65,10 @@ def chunks(n: int, parts: int):
 
 def map_chunks(fn, n: int, parallel: bool, min_rows: int = MIN_ROWS):
     """``[fn(lo, hi) for (lo, hi) in chunks(n, ...)]``, one chunk per thread where
-    ``parallel`` (else one chunk), each of at least ``min_rows`` rows. ``fn`` must not itself
-    call :func:`map_chunks` in parallel: the pool's threads would wait on each other."""
-    spans = chunks(n, min(workers(), max(1, n // max(1, min_rows))) if parallel else 1)
-    if len(spans) <= 1:
+    ``parallel`` (else one chunk), each of at least ``min_rows`` rows; ``[fn(0, 0)]`` for no
+    rows, so that there is always a part to join. ``fn`` must not itself call
+    :func:`map_chunks` in parallel: the pool's threads would wait on each other."""
+    spans = chunks(n, min(workers(), max(1, n // max(1, min_rows))) if parallel else 1) or [(0, 0)]
+    if len(spans) == 1:
         return [fn(lo, hi) for lo, hi in spans]
     return list(_executor(len(spans)).map(lambda span: fn(*span), spans))
