@@ -66,6 +66,9 @@ _NOTE_OUT_OF_QUIET_DB = 30.0
 #: Dip between a peak and a higher one within ``min_separation_ms`` after it that makes them
 #: two hits (:func:`hidden_candidates`).
 HIDDEN_DIP_DB = 3.0
+# hops per thread at the least when the envelope's peaks are picked side by side (a hop takes
+# some 10 ns: under a minute of envelope is not worth handing over)
+_PEAK_ROWS = 8192
 
 
 @dataclass
@@ -245,23 +248,27 @@ def note_features(y, rate, onset_s, f0, config: DetectorConfig = DEFAULT_CONFIG,
     return tuple(np.concatenate(columns) for columns in zip(*parts))
 
 
-def candidate_peaks(env_db, hop_s, config: DetectorConfig = DEFAULT_CONFIG, dip_after_db=0.0, hidden_only=False):
+def candidate_peaks(env_db, hop_s, config: DetectorConfig = DEFAULT_CONFIG, dip_after_db=0.0, hidden_only=False,
+                    parallel=False):
     """Band-envelope peaks that are candidates, and their rise in dB
-    (:func:`logdrum.core.kernels.pick_peaks`, ``dip_after_db`` as its ``dip_after``)."""
+    (:func:`logdrum.core.kernels.pick_peaks`, ``dip_after_db`` as its ``dip_after``); with
+    ``parallel``, stretches of the envelope side by side on threads."""
     hop_ms = hop_s * 1e3
     sep = max(1, int(round(config.min_separation_ms / hop_ms)))
     attack = max(1, int(round(config.attack_ms / hop_ms)))
     # Far below the level floor nothing is worth reporting, not even as "too quiet".
     ignore_below = config.level_floor_dbfs - 30.0
-    return kernels.pick_peaks(env_db, sep, attack, config.candidate_prominence_db, ignore_below, dip_after_db,
-                              hidden_only)
+    parts = map_chunks(lambda lo, hi: kernels.pick_peaks(env_db, sep, attack, config.candidate_prominence_db,
+                                                         ignore_below, dip_after_db, hidden_only, lo, hi),
+                       env_db.shape[0], parallel, min_rows=_PEAK_ROWS)
+    return np.concatenate([p for p, _ in parts]), np.concatenate([r for _, r in parts])
 
 
 def hidden_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig = DEFAULT_CONFIG, *, parallel=False):
     """The peaks :func:`measure_candidates` leaves out because a higher one follows within
     ``min_separation_ms``, though the envelope dips ``HIDDEN_DIP_DB`` between them (a note a
     16th before a louder kick), measured as candidates."""
-    peaks = candidate_peaks(env_db, hop_s, config, HIDDEN_DIP_DB, hidden_only=True)
+    peaks = candidate_peaks(env_db, hop_s, config, HIDDEN_DIP_DB, hidden_only=True, parallel=parallel)
     return measure_candidates(y, rate, env_db, hop_s, delay_s, config, parallel=parallel, peaks=peaks)
 
 
@@ -289,7 +296,7 @@ def measure_candidates(y, rate, env_db, hop_s, delay_s, config: DetectorConfig =
     -------
     CandidateFeatures
     """
-    peaks, rises = candidate_peaks(env_db, hop_s, config) if peaks is None else peaks
+    peaks, rises = candidate_peaks(env_db, hop_s, config, parallel=parallel) if peaks is None else peaks
     # the candidates are measured each on its own: contiguous chunks of them side by side
     parts = map_chunks(lambda lo, hi: _measure(y, rate, env_db, hop_s, delay_s, config, peaks[lo:hi], rises[lo:hi]),
                        peaks.shape[0], parallel)

@@ -195,7 +195,8 @@ def band_envelope(y, rate, config: DetectorConfig = DEFAULT_CONFIG, *, parallel=
     map_chunks(lambda lo, hi: kernels.band_energy(y, sos, hop, energy, span, warm, lo, hi),
                -(-energy.shape[0] // span), parallel, min_rows=1)
     env_db = np.empty_like(energy)
-    kernels.smooth_envelope_db(energy, hop, width, env_db)
+    map_chunks(lambda lo, hi: kernels.smooth_envelope_db(energy, hop, width, env_db, lo, hi), energy.shape[0],
+               parallel, min_rows=span)
     return env_db, hop / rate, delay_s
 
 

@@ -145,12 +145,13 @@ def band_energy(y, sos, hop, out, span, warm, b_lo, b_hi):
 
 
 @njit(nogil=True, cache=True)
-def smooth_envelope_db(energy, hop, width, out):
+def smooth_envelope_db(energy, hop, width, out, j_lo=0, j_hi=-1):
     """Amplitude envelope in dB (a sine of amplitude A reads 20 log10 A) from hop energies,
-    averaged over ``width`` hops centred on each hop."""
+    averaged over ``width`` hops centred on each hop (hops ``j_lo`` to ``j_hi``, the end where
+    negative)."""
     n = energy.shape[0]
     left = width // 2
-    for j in range(n):
+    for j in range(j_lo, n if j_hi < 0 else min(j_hi, n)):
         acc = 0.0
         for k in range(j - left, j - left + width):
             if 0 <= k < n:
@@ -160,12 +161,13 @@ def smooth_envelope_db(energy, hop, width, out):
 
 
 @njit(nogil=True, cache=True)
-def pick_peaks(env_db, sep, attack, prominence, ignore_below, dip_after=0.0, hidden_only=False):
+def pick_peaks(env_db, sep, attack, prominence, ignore_below, dip_after=0.0, hidden_only=False, j_lo=0, j_hi=-1):
     """Local maxima of ``env_db`` (strict within ``sep`` hops) that rise at least
     ``prominence`` dB above the minimum of the preceding ``attack`` hops. With ``dip_after``
     > 0, a higher value within ``sep`` hops *after* a maximum does not hide it where the
     envelope between them dips at least ``dip_after`` dB under it (two hits, not one); with
-    ``hidden_only``, only the maxima kept that way are returned.
+    ``hidden_only``, only the maxima kept that way are returned. Only hops ``j_lo`` to ``j_hi``
+    (the end where negative) are looked at, each against the whole envelope around it.
 
     Returns
     -------
@@ -173,10 +175,11 @@ def pick_peaks(env_db, sep, attack, prominence, ignore_below, dip_after=0.0, hid
     rises : float64 array of the rise in dB
     """
     n = env_db.shape[0]
-    peaks = np.empty(n, np.int64)
-    rises = np.empty(n, np.float64)
+    j_hi = n if j_hi < 0 else min(j_hi, n)
+    peaks = np.empty(max(0, j_hi - j_lo), np.int64)
+    rises = np.empty(max(0, j_hi - j_lo), np.float64)
     count = 0
-    for j in range(n):
+    for j in range(j_lo, j_hi):
         v = env_db[j]
         if v < ignore_below:
             continue

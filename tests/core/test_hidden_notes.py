@@ -85,3 +85,18 @@ def test_a_note_a_louder_real_kick_hid_is_reported_as_a_line_note():
     # and never count towards the score
     strict = [e for e in a.events if not e.line_note]
     assert a.score == pytest.approx(clip_score(strict, a.duration_s)[0])
+
+
+@pytest.mark.parametrize("hidden_only", [False, True])
+def test_peaks_picked_in_stretches_side_by_side_are_those_of_one_pass(hidden_only):
+    # 150 s of a groove: three stretches of at least 8192 hops on threads, each hop judged
+    # against the whole envelope around it (a peak near a stretch's edge sees the other side)
+    rate = 2000.0
+    y = np.resize(synth.groove(int(rate), bars=32, seed=2), 150 * int(rate))
+    env, hop_s, _ = frontend.band_envelope(y, rate)
+    dip = events.HIDDEN_DIP_DB if hidden_only else 0.0
+    one = events.candidate_peaks(env, hop_s, dip_after_db=dip, hidden_only=hidden_only, parallel=False)
+    side_by_side = events.candidate_peaks(env, hop_s, dip_after_db=dip, hidden_only=hidden_only, parallel=True)
+    assert one[0].size > 20
+    np.testing.assert_array_equal(side_by_side[0], one[0])
+    np.testing.assert_array_equal(side_by_side[1], one[1])
