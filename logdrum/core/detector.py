@@ -78,7 +78,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
     ok = reason < 0
     duration_s = y.shape[0] / rate
     score, details = _score(feat, ok, duration_s, config)
-    holds = score >= config.clip_threshold
+    holds = on_its_own = score >= config.clip_threshold
     line = None
     if holds or score >= config.line_score_min:
         # The verdict stands on the events that passed every check; the notes of the line
@@ -96,9 +96,10 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
                 feat, score, details = lined, with_line, with_line_details
             else:
                 line = None
-    if holds:
-        # notes struck again while the last at their pitch rings, rising 4.5-6 dB: reported
-        # with the line's notes, never counted towards the verdict
+    if on_its_own:
+        # Only in a clip that holds on its accepted events, so that the score of one its line
+        # lifted counts every note it reports. Notes struck again while the last at their
+        # pitch rings, rising 4.5-6 dB: reported with the line's notes, never counted.
         weak = weak_candidates(feat, reason, line, config)
         _measure_mix_level(feat, x, sr, weak, parallel)
         weak = weak_notes(feat, reason, line, config)

@@ -17,12 +17,13 @@ towards the verdict and the score only of a clip that falls short without them
   them shows a note's attack and a decay inside the woody range. Not the candidates rejected as
   not percussive: at the line's pitches half of those are the ringing note's beating or
   another instrument's onset 50-150 ms off a note (``benchmarks/realmix``).
-- **restruck notes** (:func:`weak_notes`, only in a clip that holds): a candidate that fails
-  only the attack check, rising 4.5-6 dB at a pitch of the line, the last note there still
+- **restruck notes** (:func:`weak_notes`, only in a clip that holds on its accepted events,
+  so that a clip its line lifts counts every note it reports): a candidate that fails only
+  the attack check, rising 4.5-6 dB at a pitch of the line, the last note there still
   ringing. They never count towards the verdict.
-- **notes a louder hit hid** (:func:`hidden_notes`, only in a clip that holds): a note whose
-  band-envelope peak a higher one within ``min_separation_ms`` after it kept from being a
-  candidate, the envelope dipping between them (a note a 16th before a kick: of the notes read
+- **notes a louder hit hid** (:func:`hidden_notes`, likewise): a note whose band-envelope
+  peak a higher one within ``min_separation_ms`` after it kept from being a candidate, the
+  envelope dipping between them (a note a 16th before a kick: of the notes read
   100-150 ms late in ``benchmarks/realmix``, 84 of 98). They never count towards the verdict.
 """
 
@@ -161,8 +162,9 @@ def weak_notes(feat: CandidateFeatures, reason, line, config: DetectorConfig = D
     A note of a line rises over the level its pitch still holds: with the 0.4-0.7 s decays of a
     dense line, a note struck at the pitch of one 0.4 s before rises some 5 dB, under the
     ``attack_min_db`` of 6 dB every event must pass (in ``benchmarks/realmix`` the rejected
-    notes' attacks gather at 5 dB). In a clip that holds log drums, a candidate of
-    :func:`weak_candidates` whose level against the mix passes (``feat.mix_db`` measured) is
+    notes' attacks gather at 5 dB). In a clip that holds log drums on its accepted events (the
+    detector calls it for no other), a candidate of :func:`weak_candidates` whose level
+    against the mix passes (``feat.mix_db`` measured) is
     a line note where no accepted event or line note lies within ``SAME_NOTE_S`` and
     ``SAME_NOTE_PITCH`` of it (nor an earlier one found here). They never count towards the
     verdict.
