@@ -298,7 +298,10 @@ def spectral_peaks(spec, k_max, df, f_lo, f_hi, half_widths, widen=0.0, with_con
         if before is not None:
             grown = 0.0
             for k in range(max(k_lo, 1), k_hi + 1):
-                if power[k] >= power[k - 1] and power[k] >= power[k + 1]:
+                # the ends of the range count as maxima where they top their neighbour inside
+                # it, as for the largest peak: a tone just under the top of the search whose
+                # main lobe peaks past it was read at a side lobe (299 Hz read as 94 Hz)
+                if (k == k_lo or power[k] >= power[k - 1]) and (k == k_hi or power[k] >= power[k + 1]):
                     g = np.sqrt(power[k]) - before[i, k]
                     if g > grown:
                         grown = g

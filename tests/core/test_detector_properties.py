@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import logdrum
@@ -46,6 +46,9 @@ def test_colored_noise_is_rejected(color, seed):
 
 
 @given(sr=srs, f=st.floats(180.0, 1000.0), tau=st.floats(0.3, 0.6), level=st.floats(-40.0, 0.0))
+# just under the top of the pitch search (300 Hz), the main lobe peaking past it: the grown
+# peak was read at a side lobe in band (94 Hz), rejected for its decay, not as out of band
+@example(sr=11025, f=299.0, tau=0.5, level=0.0)
 def test_percussive_tone_above_band_is_rejected(sr, f, tau, level):
     x = _pad(synth.log_drum(sr, f, tau, level_db=level, duration=1.8), sr, 0.1)
     a = logdrum.analyze(x, sr)
