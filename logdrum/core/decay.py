@@ -234,19 +234,11 @@ def note_decays(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_ri
     """
     n = starts.shape[0]
     out = np.empty((5, n))
-    _notes(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
-           skip, hold, look_back, onset_db, hop_s, out, 0, n)
-    return out[0], out[1], out[2], out[3], out[4]
-
-
-@njit(nogil=True, cache=True)
-def _notes(y, rate, starts, f0, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
-           skip, hold, look_back, onset_db, hop_s, out, lo, hi):
-    """Notes ``lo`` to ``hi`` into the columns of ``out``, with buffers of their own."""
     env = np.empty(max_frames)
     tc = np.empty(hop)
     ts = np.empty(hop)
-    for i in range(lo, hi):
+    for i in range(n):
         out[0, i], out[1, i], out[2, i], out[3, i], out[4, i] = _note(
             y, starts[i], f0[i], rate, hop, pre, search, max_frames, alpha, min_rise, drop_db, floor_db,
             skip, hold, look_back, onset_db, hop_s, env, tc, ts)
+    return out[0], out[1], out[2], out[3], out[4]

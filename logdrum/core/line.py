@@ -75,9 +75,15 @@ def _only_fails(fails, checks):
     return these & ~other
 
 
-def _on_line(feat, accepted, rows):
-    """Which of ``rows`` lie within 3 % of the pitch of an accepted event."""
-    return _to_nearest(np.unique(np.log(feat.f0_hz[accepted])), np.log(feat.f0_hz[rows])) < np.log(_LINE_PITCH)
+def _on_line(feat, accepted, maybe):
+    """``maybe`` (a mask, not accepted) less the rows not within 3 % of the pitch of an
+    accepted event; no row where nothing is accepted."""
+    if not accepted.any() or not maybe.any():
+        return np.zeros(len(feat), bool)
+    cand = np.flatnonzero(maybe)
+    off = _to_nearest(np.unique(np.log(feat.f0_hz[accepted])), np.log(feat.f0_hz[cand])) >= np.log(_LINE_PITCH)
+    maybe[cand[off]] = False
+    return maybe
 
 
 def _first_of_each_note(feat, cand, taken):
@@ -115,12 +121,7 @@ def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DE
     other but, maybe, the level against the mix (the detector measures it on these only, once a
     clip holds log drums), and lie within 3 % of the pitch of an accepted event (``reason < 0``)."""
     accepted = np.asarray(reason) < 0
-    maybe = _only_fails(failed_checks(feat, config), _DECAY_CHECKS) & ~accepted
-    if not accepted.any() or not maybe.any():
-        return np.zeros(len(feat), bool)
-    cand = np.flatnonzero(maybe)
-    maybe[cand[~_on_line(feat, accepted, cand)]] = False
-    return maybe
+    return _on_line(feat, accepted, _only_fails(failed_checks(feat, config), _DECAY_CHECKS) & ~accepted)
 
 
 def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
@@ -146,13 +147,8 @@ def weak_candidates(feat: CandidateFeatures, reason, line, config: DetectorConfi
     (held ``WEAK_HELD_DB``), lie within 3 % of the pitch of an accepted event, and are no line
     notes already."""
     accepted = np.asarray(reason) < 0
-    maybe = (_only_fails(failed_checks(feat, config), (_ATTACK_CHECK,)) & ~accepted & ~np.asarray(line, bool)
-             & (feat.attack_db >= WEAK_ATTACK_DB) & (feat.held_db >= WEAK_HELD_DB))
-    if not accepted.any() or not maybe.any():
-        return np.zeros(len(feat), bool)
-    cand = np.flatnonzero(maybe)
-    maybe[cand[~_on_line(feat, accepted, cand)]] = False
-    return maybe
+    return _on_line(feat, accepted, _only_fails(failed_checks(feat, config), (_ATTACK_CHECK,)) & ~accepted
+                    & ~np.asarray(line, bool) & (feat.attack_db >= WEAK_ATTACK_DB) & (feat.held_db >= WEAK_HELD_DB))
 
 
 def weak_notes(feat: CandidateFeatures, reason, line, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:

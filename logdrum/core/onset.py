@@ -171,42 +171,6 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos
 
 
 @njit(nogil=True, cache=True)
-def _flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, deviation, out, lo, hi):
-    """:func:`glide_flux_onsets` of notes ``lo`` to ``hi`` into ``out``, with buffers of their own."""
-    n_fft = hop * n_blocks
-    cos_t = np.empty(n_fft)
-    sin_t = np.empty(n_fft)
-    for m in range(n_fft):
-        cos_t[m] = np.cos(2.0 * np.pi * m / n_fft)
-        sin_t[m] = -np.sin(2.0 * np.pi * m / n_fft)
-    max_bins = n_fft // 2 + 3
-    memory = max(memory, 1)
-    part_r = np.empty((n_frames + n_blocks, max_bins))
-    part_i = np.empty((n_frames + n_blocks, max_bins))
-    mags = np.empty((n_frames, max_bins))
-    # the complex bins of the frames, read back by the deviation
-    dft_r = np.empty((n_frames if deviation else 0, max_bins))
-    dft_i = np.empty((n_frames if deviation else 0, max_bins))
-    tw_r = np.empty((max_bins, hop))
-    tw_i = np.empty((max_bins, hop))
-    frame_c = np.empty(n_frames)
-    frame_s = np.empty(n_frames)
-    for f in range(n_frames):
-        th = 2.0 * np.pi * ((f * hop) % n_fft) / n_fft
-        frame_c[f], frame_s[f] = np.cos(th), np.sin(th)
-    fluxes = np.zeros(n_frames)
-    for i in range(lo, hi):
-        k_lo = int(np.ceil(r_lo * f0[i] * n_fft / rate))
-        k_hi = int(np.floor(r_hi * f0[i] * n_fft / rate))
-        if k_hi < k_lo:
-            k_lo = k_hi = int(np.round(f0[i] * n_fft / rate))
-        k_lo = max(k_lo, 1)
-        k_hi = max(min(k_hi, n_fft // 2 - 1), k_lo)
-        out[i] = _flux_peak(y, first[i], k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t,
-                            frame_c, frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i)
-
-
-@njit(nogil=True, cache=True)
 def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, deviation=False):
     """Frame of the attack in ``[r_lo f0, r_hi f0]`` (a spectral-flux peak), for each note.
 
@@ -242,9 +206,38 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
         Index ``f`` of the attack's frame (its centre is ``first + f * hop + hop * n_blocks // 2``);
         -1 where the band never grew.
     """
+    n_fft = hop * n_blocks
+    cos_t = np.empty(n_fft)
+    sin_t = np.empty(n_fft)
+    for m in range(n_fft):
+        cos_t[m] = np.cos(2.0 * np.pi * m / n_fft)
+        sin_t[m] = -np.sin(2.0 * np.pi * m / n_fft)
+    max_bins = n_fft // 2 + 3
+    memory = max(memory, 1)
+    part_r = np.empty((n_frames + n_blocks, max_bins))
+    part_i = np.empty((n_frames + n_blocks, max_bins))
+    mags = np.empty((n_frames, max_bins))
+    # the complex bins of the frames, read back by the deviation
+    dft_r = np.empty((n_frames if deviation else 0, max_bins))
+    dft_i = np.empty((n_frames if deviation else 0, max_bins))
+    tw_r = np.empty((max_bins, hop))
+    tw_i = np.empty((max_bins, hop))
+    frame_c = np.empty(n_frames)
+    frame_s = np.empty(n_frames)
+    for f in range(n_frames):
+        th = 2.0 * np.pi * ((f * hop) % n_fft) / n_fft
+        frame_c[f], frame_s[f] = np.cos(th), np.sin(th)
+    fluxes = np.zeros(n_frames)
     out = np.empty(first.shape[0], np.int64)
-    _flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, deviation, out, 0,
-                 first.shape[0])
+    for i in range(first.shape[0]):
+        k_lo = int(np.ceil(r_lo * f0[i] * n_fft / rate))
+        k_hi = int(np.floor(r_hi * f0[i] * n_fft / rate))
+        if k_hi < k_lo:
+            k_lo = k_hi = int(np.round(f0[i] * n_fft / rate))
+        k_lo = max(k_lo, 1)
+        k_hi = max(min(k_hi, n_fft // 2 - 1), k_lo)
+        out[i] = _flux_peak(y, first[i], k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t,
+                            frame_c, frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i)
     return out
 
 
