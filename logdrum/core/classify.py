@@ -75,14 +75,17 @@ def _repeats(feat, accepted):
     dense mix the glide and beating can give one note two envelope peaks, whose pitches read
     on different parts of the glide)."""
     idx = np.flatnonzero(accepted)
+    idx = idx[np.argsort(feat.onset_s[idx], kind="stable")]
+    # Python floats: numpy scalars in this loop cost a microsecond an access
+    onset, log_f = feat.onset_s[idx].tolist(), np.log(feat.f0_hz[idx]).tolist()
+    same_pitch = float(np.log(SAME_NOTE_PITCH))
     dup = np.zeros(len(feat), bool)
     last = None
-    for i in idx[np.argsort(feat.onset_s[idx], kind="stable")]:
-        if (last is not None and feat.onset_s[i] - feat.onset_s[last] < SAME_NOTE_S
-                and abs(np.log(feat.f0_hz[i] / feat.f0_hz[last])) < np.log(SAME_NOTE_PITCH)):
-            dup[i] = True
+    for k in range(len(onset)):
+        if last is not None and onset[k] - onset[last] < SAME_NOTE_S and abs(log_f[k] - log_f[last]) < same_pitch:
+            dup[idx[k]] = True
             continue
-        last = i
+        last = k
     return dup
 
 

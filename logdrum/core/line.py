@@ -91,16 +91,19 @@ def _first_of_each_note(feat, cand, taken):
     ``taken`` lies within ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of it, nor an earlier one
     kept."""
     keep = np.zeros(len(feat), bool)
-    log_f = np.log(feat.f0_hz)
     taken = taken[np.argsort(feat.onset_s[taken], kind="stable")]
+    cand = cand[np.argsort(feat.onset_s[cand], kind="stable")]
     taken_on = feat.onset_s[taken]
-    same_pitch = np.log(SAME_NOTE_PITCH)
+    # Python floats: numpy scalars in this loop cost a microsecond an access
+    lo_hi = np.searchsorted(taken_on, feat.onset_s[cand][:, None] + [-SAME_NOTE_S, SAME_NOTE_S]).tolist()
+    onset, log_f = feat.onset_s.tolist(), np.log(feat.f0_hz).tolist()
+    taken = taken.tolist()
+    same_pitch = float(np.log(SAME_NOTE_PITCH))
     last = []  # kept so far, in onset order
-    for i in cand[np.argsort(feat.onset_s[cand], kind="stable")]:
-        t = feat.onset_s[i]
-        lo, hi = np.searchsorted(taken_on, [t - SAME_NOTE_S, t + SAME_NOTE_S])
-        near = [j for j in taken[lo:hi] if abs(feat.onset_s[j] - t) < SAME_NOTE_S]
-        near += [j for j in last[-4:] if t - feat.onset_s[j] < SAME_NOTE_S]
+    for i, (lo, hi) in zip(cand.tolist(), lo_hi):
+        t = onset[i]
+        near = [j for j in taken[lo:hi] if abs(onset[j] - t) < SAME_NOTE_S]
+        near += [j for j in last[-4:] if t - onset[j] < SAME_NOTE_S]
         if not any(abs(log_f[j] - log_f[i]) < same_pitch for j in near):
             keep[i] = True
             last.append(i)

@@ -69,6 +69,7 @@ def map_chunks(fn, n: int, parallel: bool, min_rows: int = MIN_ROWS):
     rows, so that there is always a part to join. ``fn`` must not itself call
     :func:`map_chunks` in parallel: the pool's threads would wait on each other."""
     spans = chunks(n, min(workers(), max(1, n // max(1, min_rows))) if parallel else 1) or [(0, 0)]
-    if len(spans) == 1:
-        return [fn(lo, hi) for lo, hi in spans]
-    return list(_executor(len(spans)).map(lambda span: fn(*span), spans))
+    # the calling thread takes the first chunk: it would only wait, and a pool thread woken
+    # for every call costs more than many a chunk takes
+    rest = [_executor(len(spans) - 1).submit(fn, *span) for span in spans[1:]]
+    return [fn(*spans[0])] + [future.result() for future in rest]
