@@ -9,8 +9,9 @@ after it ends, taking the second core from the FFTs and the Python between the k
 the candidates' spectra could not run in a region at all. Measured on 10 min of 44.1 kHz audio
 (``benchmarks/test_detector_bench.py``; docs/detector.md, "Speed").
 
-The pool is made on first use, one per process (a forked child makes its own), with as many
-threads as numba may use (``NUMBA_NUM_THREADS``, :func:`numba.set_num_threads`).
+The chunks are as many as numba may use threads (``NUMBA_NUM_THREADS``,
+:func:`numba.set_num_threads`): the calling thread takes the first, a pool made on first use,
+one per process (a forked child makes its own), the others.
 """
 
 from __future__ import annotations
