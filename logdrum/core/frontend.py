@@ -26,10 +26,10 @@ import numpy as np
 from . import kernels
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .checks import as_audio_array, check_sr, pcm_scale
-from .threads import chunks, map_chunks, workers
+from .threads import map_chunks, workers
 
-__all__ = ["decimation_factor", "analysis_rate_of", "decimate", "resample_in_place", "band_envelope",
-           "band_gain_db", "use_parallel", "PARALLEL_MIN_SAMPLES"]
+__all__ = ["decimation_factor", "analysis_rate_of", "decimate", "band_envelope", "band_gain_db",
+           "use_parallel", "PARALLEL_MIN_SAMPLES"]
 
 #: Inputs at least this long (samples x channels, 95 s of 44.1 kHz mono) take the parallel
 #: path, given more than one thread; shorter ones gain less than handing work to threads costs.
@@ -126,21 +126,8 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     if step == 1:
         return out, rate
     n_out = -(-out.shape[0] * step.denominator // step.numerator)
-    resample_in_place(out, step.numerator, step.denominator, n_out, use_parallel(x.size, parallel))
+    kernels.cubic_resample(out, step.numerator, step.denominator, n_out)
     return out[:n_out], rate
-
-
-def resample_in_place(y, p, q, n_out, parallel=False):
-    """Overwrite ``y[:n_out]`` with ``y`` read every ``p / q`` samples (``p >= q``; cubic
-    interpolation, :func:`logdrum.core.kernels.cubic_resample`); with ``parallel``, ranges of
-    the outputs side by side on threads (the same numbers)."""
-    periods = -(-n_out // q)
-    spans = chunks(periods, workers() if parallel else 1) or [(0, 0)]
-    # A range reads inputs up to a period's worth past its last output, which the next range
-    # overwrites: each takes a copy of them first (a few thousand samples).
-    tails = [y[min(hi * q, y.shape[0]):hi * p + 3].copy() for _, hi in spans]
-    map_chunks(lambda lo, hi: [kernels.cubic_resample(y, p, q, n_out, *spans[k], tails[k], spans[k][1] * q)
-                               for k in range(lo, hi)], len(spans), parallel, min_rows=1)
 
 
 def _tap_weights(n_out, n, h, factor, delay):

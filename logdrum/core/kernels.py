@@ -59,7 +59,7 @@ def decimate_rows(x, h, factor, delay, out, m_lo, m_hi):
 
 
 @njit(nogil=True, cache=True, fastmath=_FAST)
-def cubic_resample(y, p, q, n_out, period_lo, period_hi, tail, tail_at):
+def cubic_resample(y, p, q, n_out):
     """Overwrite ``y[:n_out]`` with ``y(m * p / q)`` (``p >= q``), read between samples by
     4-point (cubic) Lagrange interpolation, zero outside ``y``. At the analysis rate it is
     exact to 0.01 dB up to 150 Hz and 0.15 dB at 300 Hz, the top of the pitch search
@@ -68,11 +68,7 @@ def cubic_resample(y, p, q, n_out, period_lo, period_hi, tail, tail_at):
     In place, so that the analysis signal is held once (an hour at 2 kHz is 58 MB): the
     positions repeat every ``q`` outputs (``p`` inputs), so the weights and offsets are one
     table of ``q`` rows, and each period is read from a copy of its ``p + 3`` inputs in a loop
-    with no branches (1.7x faster than a loop that works out each position).
-
-    Only the periods ``period_lo`` to ``period_hi`` are written, so that ranges of them can run
-    side by side: the inputs from ``tail_at`` on, which the range after this one overwrites,
-    are read from ``tail``, their copy made before any range started (``tail_at >= n``: none)."""
+    with no branches (1.7x faster than a loop that works out each position)."""
     n = y.shape[0]
     w = np.empty((4, q))
     first = np.empty(q, np.int64)
@@ -86,17 +82,11 @@ def cubic_resample(y, p, q, n_out, period_lo, period_hi, tail, tail_at):
         first[j] = i  # index into the period's copy, which starts one sample early
     w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
     buf = np.zeros(p + 3)
-    own = min(n, tail_at)
-    for period in range(period_lo, min(period_hi, -(-n_out // q))):
+    for period in range(-(-n_out // q)):
         base = period * p - 1
         for k in range(p + 3):
             j = base + k
-            if 0 <= j < own:
-                buf[k] = y[j]
-            elif own <= j < n:
-                buf[k] = tail[j - own]
-            else:
-                buf[k] = 0.0
+            buf[k] = y[j] if 0 <= j < n else 0.0
         m0 = period * q
         for j in range(min(q, n_out - m0)):
             i = first[j]
