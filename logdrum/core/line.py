@@ -281,8 +281,10 @@ def repitched_notes(feat: CandidateFeatures, reason, line, y, rate, x, sr,
     # Each pitch measured from the first onset estimate: the one where the note passes, with
     # the largest rise (or the largest rise, where none passes: that estimate may be off).
     # Timing every candidate at every pitch cost as much as the rest of the re-pitching.
-    rank = np.array([_envelope_passes(sub, config) * 1e3 + sub.attack_db for sub in (
-        _at_pitch(feat, rows, np.full(rows.size, f), y, rate, config, parallel, timed=False) for f in pitches)])
+    # every pitch in one call: rows x pitches notes, side by side on the threads
+    every = _at_pitch(feat, np.tile(rows, pitches.size), np.repeat(pitches, rows.size), y, rate, config, parallel,
+                      timed=False)
+    rank = (_envelope_passes(every, config) * 1e3 + every.attack_db).reshape(pitches.size, rows.size)
     sub = _at_pitch(feat, rows, pitches[np.argmax(np.nan_to_num(rank, nan=-np.inf), axis=0)], y, rate, config, parallel)
     ok = _envelope_passes(sub, config)
     rows, sub = rows[ok], sub.take(ok)
