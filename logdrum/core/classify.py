@@ -64,20 +64,24 @@ def reject_reasons(feat: CandidateFeatures, config: DetectorConfig = DEFAULT_CON
     reason = np.full(len(feat), -1)
     for code in range(len(fails) - 1, -1, -1):  # the first failing check wins
         reason[fails[code]] = code
-    reason[_repeats(feat, reason < 0)] = len(fails)
+    reason[_repeats(feat, reason < 0, config.min_separation_ms * 1e-3)] = len(fails)
     assert len(fails) + 1 == len(REJECT_REASONS)
     return reason
 
 
-def _repeats(feat, accepted):
+def _repeats(feat, accepted, separation_s):
     """Accepted candidates that are a second peak of the note before them: within
     ``SAME_NOTE_S`` of an accepted onset and within ``SAME_NOTE_PITCH`` of its pitch (in a
     dense mix the glide and beating can give one note two envelope peaks, whose pitches read
-    on different parts of the glide)."""
+    on different parts of the glide); or one strike read twice: of two accepted onsets closer
+    than ``separation_s`` at any pitch, the quieter (a log drum line sounds one note at a
+    time; re-timed on their notes' own envelopes, two peaks ``min_separation_ms`` apart can
+    land on one instant, read at two pitches of one sound)."""
     idx = np.flatnonzero(accepted)
     idx = idx[np.argsort(feat.onset_s[idx], kind="stable")]
     # Python floats: numpy scalars in this loop cost a microsecond an access
     onset, log_f = feat.onset_s[idx].tolist(), np.log(feat.f0_hz[idx]).tolist()
+    peak = feat.peak_dbfs[idx].tolist()
     same_pitch = float(np.log(SAME_NOTE_PITCH))
     dup = np.zeros(len(feat), bool)
     last = None
@@ -85,6 +89,11 @@ def _repeats(feat, accepted):
         if last is not None and onset[k] - onset[last] < SAME_NOTE_S and abs(log_f[k] - log_f[last]) < same_pitch:
             dup[idx[k]] = True
             continue
+        if last is not None and onset[k] - onset[last] < separation_s:
+            if peak[k] <= peak[last]:
+                dup[idx[k]] = True
+                continue
+            dup[idx[last]] = True
         last = k
     return dup
 

@@ -9,7 +9,8 @@ from .clip import score_onsets
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import hidden_candidates, measure_candidates
 from .frontend import band_envelope, decimate, use_parallel
-from .line import hidden_notes, line_candidates, line_notes, repitched_notes, weak_candidates, weak_notes
+from .line import (hidden_notes, line_candidates, line_notes, one_strike, repitched_notes, weak_candidates,
+                   weak_notes)
 from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS, Analysis
@@ -112,6 +113,9 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         hidden = hidden_notes(feat, reason, line, hidden, _checked(hidden, y, rate, x, sr, config, parallel))
         if len(hidden):
             feat, reason, line = _with_notes(feat, reason, line, hidden)
+        kept = one_strike(feat, reason, line, config)
+        reason[line & ~kept & (reason < 0)] = _SAME_NOTE  # a hidden note read again: not reported
+        line = kept
     events, rejected = classify(feat, config, line, reason)
     return Analysis(
         events=events, rejected=rejected, score=score,
@@ -146,7 +150,8 @@ def _line(feat, reason, y, rate, x, sr, config, parallel):
     repitched = repitched_notes(feat, reason, line, y, rate, x, sr, config, parallel=parallel)
     # the notes of a cut or bent decay are timed here; the re-pitched ones were, at their new pitch
     _refine_onsets(feat, y, rate, line, parallel)
-    return line | repitched
+    # timed, a note may now lie on an accepted one: one strike read twice
+    return one_strike(feat, reason, line | repitched, config)
 
 
 def _with_notes(feat, reason, line, notes):
