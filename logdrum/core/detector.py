@@ -89,7 +89,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         # copy: the line's pass re-pitches and re-times candidates, which stay rejected as
         # measured if the clip still falls short.
         lined = feat if holds else feat.take(slice(None))
-        line = _line(lined, reason, y, rate, x, sr, config, parallel)
+        line, read_twice = _line(lined, reason, y, rate, x, sr, config, parallel)
         if not holds:
             with_line, with_line_details = _score(lined, ok | line, duration_s, config)
             holds = with_line >= config.clip_threshold
@@ -97,6 +97,10 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
                 feat, score, details = lined, with_line, with_line_details
             else:
                 line = None
+        if line is not None:
+            # a note of the line that read again a strike reported already (its row re-pitched
+            # or re-timed, no longer what its first reason was measured on)
+            reason[read_twice] = _SAME_NOTE
     if on_its_own:
         # Only in a clip that holds on its accepted events, so that the score of one its line
         # lifted counts every note it reports. Notes struck again while the last at their
@@ -114,7 +118,7 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         if len(hidden):
             feat, reason, line = _with_notes(feat, reason, line, hidden)
         kept = one_strike(feat, reason, line, config)
-        reason[line & ~kept & (reason < 0)] = _SAME_NOTE  # a hidden note read again: not reported
+        reason[line & ~kept] = _SAME_NOTE  # read again: not reported
         line = kept
     events, rejected = classify(feat, config, line, reason)
     return Analysis(
@@ -144,14 +148,17 @@ def _score(feat, which, duration_s, config):
 
 
 def _line(feat, reason, y, rate, x, sr, config, parallel):
-    """The notes of the clip's line that failed a check on their own, re-pitched and re-timed in ``feat``."""
+    """The notes of the clip's line that failed a check on their own, re-pitched and re-timed in
+    ``feat``, and those of them dropped as a second reading of a strike reported already."""
     _measure_mix_level(feat, x, sr, line_candidates(feat, reason, config), parallel)
     line = line_notes(feat, reason, config)
     repitched = repitched_notes(feat, reason, line, y, rate, x, sr, config, parallel=parallel)
     # the notes of a cut or bent decay are timed here; the re-pitched ones were, at their new pitch
     _refine_onsets(feat, y, rate, line, parallel)
     # timed, a note may now lie on an accepted one: one strike read twice
-    return one_strike(feat, reason, line | repitched, config)
+    found = line | repitched
+    kept = one_strike(feat, reason, found, config)
+    return kept, found & ~kept
 
 
 def _with_notes(feat, reason, line, notes):
