@@ -38,8 +38,8 @@ from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS
 
-__all__ = ["hidden_notes", "line_candidates", "line_notes", "line_pitches", "one_strike", "repitch_candidates", "repitched_notes",
-           "weak_candidates", "weak_notes"]
+__all__ = ["hidden_notes", "line_candidates", "line_notes", "line_pitches", "one_strike", "repitch_candidates",
+           "repitched_notes", "weak_candidates", "weak_notes"]
 
 # A line note lies within 3 % (half a semitone) of the pitch of an accepted note: pitches read
 # within 0.7 % (median) in realistic mixes, and the next note of the scale is 6 % away.
@@ -186,8 +186,9 @@ def one_strike(feat: CandidateFeatures, reason, line, config: DetectorConfig = D
     A log-drum line sounds one note at a time, and two candidate peaks closer than
     ``min_separation_ms`` are one hit; but the line's passes time their notes on the notes' own
     envelopes, and a note read at a second pitch of one sound (the line's other pitch, the
-    bass under it) can land on an accepted onset (in ``benchmarks/realmix``, 23 line notes of
-    the 30 s files lay 0-59 ms from a reported note, none of them on a note of their own).
+    bass under it) can land on an accepted onset (in ``benchmarks/realmix``'s 30 s files this
+    and the accepted events' rule take 41 reports off, and no note found: 5,690 before and
+    after).
     Accepted events are checked among themselves by
     :func:`logdrum.core.classify.reject_reasons`.
     """
