@@ -73,5 +73,8 @@ def map_chunks(fn, n: int, parallel: bool, min_rows: int = MIN_ROWS):
     spans = chunks(n, min(workers(), max(1, n // max(1, min_rows))) if parallel else 1) or [(0, 0)]
     # the calling thread takes the first chunk: it would only wait, and a pool thread woken
     # for every call costs more than many a chunk takes
-    rest = [_executor(len(spans) - 1).submit(fn, *span) for span in spans[1:]]
+    if len(spans) == 1:
+        return [fn(*spans[0])]
+    pool = _executor(len(spans) - 1)
+    rest = [pool.submit(fn, *span) for span in spans[1:]]
     return [fn(*spans[0])] + [future.result() for future in rest]
