@@ -6,14 +6,17 @@ wider the glide: an envelope at f0 times the attack late, by an amount that depe
 glide (the fixed correction of :mod:`logdrum.core.events` is right only at the median glide).
 The attack is where the spectrum between ``0.96 f0`` and ``1.55 f0`` grows: the half-wave
 rectified spectral flux over those bins (as in librosa's ``onset_strength``, restricted to the
-note's own band), from 100 ms before the first estimate to 50 ms after it, looked at twice:
+note's own band), from 80 ms before the first estimate to 50 ms after it, looked at twice:
 
 1. **Which rise**: 192 ms Hann frames every 5 ms. Their 5.2 Hz bins keep the notes of the
    line apart: in 64 ms frames (16 Hz bins) a note at 62 Hz and one at 73 Hz still ringing
    share the band's bins and beat at 11 Hz, and every beat read as an attack. Each bin's
-   growth is counted over its largest magnitude of the last 10 ms. The attack is the
-   earliest flux peak of at least 3/4 of the largest (a kick a 16th after the note can grow
-   the band as much).
+   growth is counted over its largest magnitude of the last 150 ms: where the next note
+   glides through the pitch of one still ringing, that bin dips and regrows over some 80 ms,
+   and counted over the last 10 ms the regrowth outgrew the attack (the note read 50-90 ms
+   late). The attack is the earliest flux peak of at least 0.45 of the largest (a kick a 16th
+   after the note can grow the band more), a peak the flux falls from by a fifth before it
+   grows past it (where it only pauses, as a shared bin dips, the attack is still to come).
 2. **Where exactly**: a long window's flux peaks early, as its rising edge meets the note
    (lone notes 7-30 ms early in 192 ms frames), so the attack is placed, within 30 ms of the
    first look's, by the largest rectified *complex-domain deviation* (Bello et al., 2004;
@@ -30,7 +33,9 @@ No calibration: the flux peaks at the attack whatever the glide.
 Measured on ``benchmarks/realmix`` (100 grooves, 7,119 notes; docs/detector.md): note F
 0.70 -> 0.76 with one look of 64 ms frames (round 3), 0.79 -> 0.81 with the two looks
 (round 6), 0.824 -> 0.831 with the deviation in the second (round 8; the first corpus 0.804 ->
-0.810). Lone notes: -7.5 to +1 ms over f0 52-148 Hz, glide 1-1.5, tau 0.25-0.7 s.
+0.810), 0.840 -> 0.853 with the first look's 150 ms memory and its peaks (round 11; the first
+corpus 0.814 -> 0.827). Lone notes: -11 to 0 ms over f0 52-148 Hz, glide 1-1.5, tau
+0.25-0.7 s, drive 0-3, before and after round 11.
 Known limit: a note a 16th after one a minor third above it (``logdrum.synth.groove``'s steps 10
 and 11), gliding through the ringing note's pitch, reads 55-70 ms late with a glide of 1.25-1.4
 (the interference grows the band as the glide settles).
@@ -60,15 +65,23 @@ _FINE_FRAME_S = 0.064
 _HOP_S = 0.005
 #: Where the attack is looked for around the first estimate (s before, s after); the second
 #: look, around the first look's.
-SEARCH_S = (0.10, 0.05)
+SEARCH_S = (0.08, 0.05)
 FINE_SEARCH_S = (0.03, 0.03)
-#: Growth is counted over a bin's largest magnitude of this long before (beating regrows); in
-#: the second look these first frames only fill the deviation's two frames of past.
-MEMORY_S = 0.01
+#: Growth is counted over a bin's largest magnitude of this long before: a bin where a ringing
+#: note beats with the next one dips and regrows over some 80 ms (192 ms frames), and a
+#: regrowth is no attack; in the second look these first frames only fill the deviation's two
+#: frames of past.
+MEMORY_S = 0.15
 FINE_MEMORY_S = 0.01
-#: The earliest flux peak of at least this share of the largest is the attack (0.7-0.8 alike
-#: on the realistic mixes; 0.5 picks earlier noise); the second look takes the largest.
-EARLIEST_SHARE = 0.75
+#: The earliest flux peak of at least this share of the largest is the attack (a kick a 16th
+#: after the note, or the glide settling where a ringing note dipped, can grow the band more);
+#: the second look takes the largest. Scanned with ``MEMORY_S`` and ``SEARCH_S`` on
+#: ``benchmarks/realmix`` (docs/detector.md, round 11).
+EARLIEST_SHARE = 0.45
+#: A flux peak of the first look is one the flux falls from, to this share of it, before it
+#: grows past it: where a bin the note shares with the one ringing before dips, the rise
+#: pauses (a local maximum of one frame) some 70 ms before the attack's peak.
+PEAK_DROP = 0.8
 
 
 @njit(nogil=True, cache=True)
@@ -86,8 +99,8 @@ def _deviation(xr, xi, r1, i1, r2, i2):
 
 
 @njit(nogil=True, cache=True)
-def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t, frame_c,
-               frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i):
+def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, drop, cos_t, sin_t, frame_c,
+               frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i, win_at):
     n_bins = k_hi - k_lo + 3  # the band and one bin each side, for the Hann combination
     n_fft = hop * n_blocks
     n_y = y.shape[0]
@@ -152,9 +165,18 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos
                     if d > 1e-9 * loudest:  # as below: no rounding residue past the end
                         flux += d
                 continue
-            before = 0.0
-            for g in range(max(0, f - memory), f):
-                before = max(before, mags[g, q])
+            if f < memory:  # these frames only fill the memory
+                continue
+            # the largest of frames f - memory .. f - 1, kept as the window slides: scanned
+            # again only when the one it came from leaves
+            if f == memory or win_at[q] < f - memory:
+                win_at[q] = f - memory
+                for g in range(f - memory, f):
+                    if mags[g, q] >= mags[win_at[q], q]:
+                        win_at[q] = g
+            elif mags[f - 1, q] >= mags[win_at[q], q]:
+                win_at[q] = f - 1
+            before = mags[win_at[q], q]
             # Past the end of the signal the running sums leave rounding residue (1e-16 of
             # the sums before), whose wobble is no growth.
             if a - before > 1e-9 * loudest:
@@ -165,13 +187,20 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos
             best_flux = fluxes[f]
             best = f
     for f in range(memory, best):
-        if fluxes[f] >= share * best_flux and fluxes[f] >= fluxes[f - 1] and fluxes[f] >= fluxes[f + 1]:
-            return f
+        if fluxes[f] >= share * best_flux and fluxes[f] >= fluxes[f - 1]:
+            # a peak: the flux falls to ``drop`` of it before it grows past it (a rise that only
+            # pauses, where a bin the note shares with the one before dips, is none)
+            for g in range(f + 1, best + 1):
+                if fluxes[g] <= drop * fluxes[f]:
+                    return f
+                if fluxes[g] > fluxes[f]:
+                    break
     return best
 
 
 @njit(nogil=True, cache=True)
-def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, deviation=False):
+def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo, r_hi, share, deviation=False,
+                      drop=1.0):
     """Frame of the attack in ``[r_lo f0, r_hi f0]`` (a spectral-flux peak), for each note.
 
     Parameters
@@ -199,6 +228,9 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
         two frames before (the rectified complex-domain deviation) instead of by their growth
         in magnitude over the last ``memory`` frames (which then only mark the frames that are
         never the attack; at least 2).
+    drop : float
+        A peak is a frame the flux falls from to ``drop`` times its value before it grows past
+        it again (1.0: any local maximum).
 
     Returns
     -------
@@ -228,6 +260,7 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
         th = 2.0 * np.pi * ((f * hop) % n_fft) / n_fft
         frame_c[f], frame_s[f] = np.cos(th), np.sin(th)
     fluxes = np.zeros(n_frames)
+    win_at = np.zeros(max_bins, np.int64)  # per bin, the frame of the memory's largest magnitude
     out = np.empty(first.shape[0], np.int64)
     for i in range(first.shape[0]):
         k_lo = int(np.ceil(r_lo * f0[i] * n_fft / rate))
@@ -236,8 +269,9 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
             k_lo = k_hi = int(np.round(f0[i] * n_fft / rate))
         k_lo = max(k_lo, 1)
         k_hi = max(min(k_hi, n_fft // 2 - 1), k_lo)
-        out[i] = _flux_peak(y, first[i], k_lo, k_hi, hop, n_blocks, n_frames, memory, share, cos_t, sin_t,
-                            frame_c, frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i)
+        out[i] = _flux_peak(y, first[i], k_lo, k_hi, hop, n_blocks, n_frames, memory, share, drop, cos_t, sin_t,
+                            frame_c, frame_s, tw_r, tw_i, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i,
+                            win_at)
     return out
 
 
@@ -282,7 +316,8 @@ def refine_onsets(y, rate, onset_s, f0, *, parallel=False):
 
 
 def _refined(y, rate, onset_s, f0):
-    found = _attack(y, rate, onset_s, f0, _FRAME_S, SEARCH_S, MEMORY_S, GLIDE_BAND, EARLIEST_SHARE)
+    found = _attack(y, rate, onset_s, f0, _FRAME_S, SEARCH_S, MEMORY_S, GLIDE_BAND, EARLIEST_SHARE, lead_in=True,
+                    drop=PEAK_DROP)
     # The first look's flux peaks some 25 ms early (a long window's rising edge): the second
     # look's short frames place the attack, within 30 ms of it. Its first frames only fill
     # the memory, so that the whole +-30 ms is searched.
@@ -290,7 +325,8 @@ def _refined(y, rate, onset_s, f0):
                    lead_in=True, deviation=True)
 
 
-def _attack(y, rate, onset_s, f0, frame_s, search_s, memory_s, band, share, lead_in=False, deviation=False):
+def _attack(y, rate, onset_s, f0, frame_s, search_s, memory_s, band, share, lead_in=False, deviation=False,
+            drop=1.0):
     """One look of :func:`refine_onsets`: the kernel's frame turned back into seconds."""
     hop = max(1, int(round(_HOP_S * rate)))
     n_blocks = max(2, int(round(frame_s * rate / hop)))
@@ -302,6 +338,6 @@ def _attack(y, rate, onset_s, f0, frame_s, search_s, memory_s, band, share, lead
         first -= memory * hop
         n_frames += memory
     frame = glide_flux_onsets(y, float(rate), first, f0, hop, n_blocks, n_frames, memory, band[0], band[1], share,
-                              deviation)
+                              deviation, drop)
     refined = (first + frame * hop + half) / rate
     return np.where(frame >= 0, np.maximum(refined, 0.0), onset_s)
