@@ -75,3 +75,29 @@ def test_events_in_a_groove_sit_on_the_notes(glide, drive, tau):
         assert np.all(np.abs(error[limit]) <= STEP_AFTER_A_THIRD_MAX_S), (seed, error[limit])
         on_a_note = len(mir_eval.util.match_events(truth[steps != STEP_AFTER_A_THIRD], found[~limit], WINDOW_S))
         assert on_a_note >= 0.95 * np.count_nonzero(~limit), (seed, error)
+
+
+def _note_after_a_higher_one(rng):
+    """A note a major second or minor third under one still ringing (0.25-0.45 s before it),
+    gliding through its pitch: the clip, the second note's onset and pitch."""
+    f_hi = rng.uniform(65.0, 110.0)
+    f_lo = f_hi * 2.0 ** (-rng.choice([2, 3]) / 12)
+    glide, gap = rng.uniform(1.3, 1.45), rng.uniform(0.25, 0.45)
+    tau, drive = rng.uniform(0.4, 0.7), rng.uniform(0.0, 3.0)
+    x = np.zeros(int(2.5 * SR))
+    synth.place(x, synth.log_drum(SR, f_hi, tau, glide=glide, drive=drive), 0.5, SR)
+    synth.place(x, synth.log_drum(SR, f_lo, tau, glide=glide, drive=drive), 0.5 + gap, SR)
+    return x, 0.5 + gap, f_lo
+
+
+def test_a_note_gliding_through_a_ringing_one_reports_its_attack():
+    # The glide passes the ringing note's pitch: that bin dips and regrows some 80 ms on, and
+    # counted over the last 10 ms (before round 11) the regrowth outgrew the attack; 28 of 150
+    # such notes read 50-115 ms late, 9 of 150 since (50-98 ms late). These 60: 52 within
+    # 50 ms before, 56 now (one left to spare for another platform's rounding).
+    rng = np.random.default_rng(11)
+    within = 0
+    for _ in range(60):
+        x, at, f0 = _note_after_a_higher_one(rng)
+        within += abs(_onset_error(x, at, f0)) <= WINDOW_S
+    assert within >= 55

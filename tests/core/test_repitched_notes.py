@@ -61,6 +61,9 @@ def test_the_short_hit_alone_is_no_note():
 @settings(max_examples=60, deadline=None)
 # read at the hit's pitch (94 Hz, too short a decay), off the line's: re-pitched all the same
 @example(f0=71.5, glide=1.0, hit_above_glide=1.3125, hit_db=-1.0)
+# the first look's flux pauses 70 ms before the attack (a bin shared with the note before
+# dips); taken for a peak, the note read 67-75 ms early (round 11, before PEAK_DROP)
+@example(f0=55.75, glide=1.1875, hit_above_glide=1.5625, hit_db=-1.0)
 @given(f0=st.floats(50.0, 80.0), glide=st.floats(1.0, 1.4), hit_above_glide=st.floats(1.15, 1.6),
        hit_db=st.floats(-6.0, -1.0))
 def test_a_note_under_a_hit_is_found_whatever_the_hit(f0, glide, hit_above_glide, hit_db):
