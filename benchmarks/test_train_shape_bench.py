@@ -11,8 +11,10 @@ is the trainer's speed-up from caching codes, measured side by side.
 Memory: on CUDA ``torch.cuda.max_memory_allocated`` per case; on CPU the process RSS,
 sampled every 10 ms during the case by a thread (the peak), after freeing the previous
 case and returning freed heap to the OS (``malloc_trim``), so each case's peak is its own
-plus the model itself. CPU runs batch 1 and 2 in fp32 and bf16 (CPU autocast; fp16 has no
-fast CPU kernels and no GradScaler use there, so it is left to CUDA); CUDA runs batch 1-16.
+plus the model itself. CPU runs batch 1 and 2 in fp32, and in bf16 (CPU autocast) where the CPU
+has native bf16 (AVX-512 BF16 or AMX; elsewhere it is emulated, some 20 minutes a step) or
+``LOGDRUM_BENCH_CASES`` names a bf16 case; fp16 has no fast CPU kernels and no GradScaler use
+there, so it is left to CUDA. CUDA runs batch 1-16.
 
 Every figure goes to a JSON file (``LOGDRUM_BENCH_JSON``, default
 ``.benchmarks/train_shape_<device>.json``). ``LOGDRUM_BENCH_CASES`` (comma-separated case
@@ -61,12 +63,28 @@ class Case:
                         + ([f"lora{self.lora_rank}"] if self.lora_rank else []))
 
 
+def _named(text):
+    """True where ``LOGDRUM_BENCH_CASES`` names a case whose id holds ``text``."""
+    return any(text in w for w in os.environ.get("LOGDRUM_BENCH_CASES", "").split(","))
+
+
+def _native_cpu_bf16():
+    """True where oneDNN reports bf16 kernels for this CPU (AVX-512 BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a private probe: assume none where it is gone
+        return False
+
+
 def _cases():
     if CUDA:
         precisions = ["fp32", "fp16"] + (["bf16"] if torch.cuda.is_bf16_supported() else [])
         batches = [1, 2, 4, 8, 16]
     else:
-        precisions, batches = ["fp32", "bf16"], [1, 2]
+        # bf16 autocast on a CPU without native bf16 (no AVX-512 BF16 / AMX) is emulated: one
+        # full-shape step took some 20 minutes on a 2-core AVX2 host, against seconds in fp32.
+        # Listed only where the CPU has it, or when LOGDRUM_BENCH_CASES names such a case.
+        precisions, batches = ["fp32"] + (["bf16"] if _native_cpu_bf16() or _named("bf16") else []), [1, 2]
     # fp32 without checkpointing runs in the paired test against the reference loop
     cases = [Case("trainer", b, p, gc) for gc in (False, True) for p in precisions
              for b in batches if gc or p != "fp32"]
