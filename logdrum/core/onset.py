@@ -6,7 +6,7 @@ wider the glide: an envelope at f0 times the attack late, by an amount that depe
 glide (the fixed correction of :mod:`logdrum.core.events` is right only at the median glide).
 The attack is where the spectrum between ``0.96 f0`` and ``1.55 f0`` grows: the half-wave
 rectified spectral flux over those bins (as in librosa's ``onset_strength``, restricted to the
-note's own band), from 80 ms before the first estimate to 50 ms after it, looked at twice:
+note's own band), from 90 ms before the first estimate to 50 ms after it, looked at twice:
 
 1. **Which rise**: 192 ms Hann frames every 5 ms. Their 5.2 Hz bins keep the notes of the
    line apart: in 64 ms frames (16 Hz bins) a note at 62 Hz and one at 73 Hz still ringing
@@ -16,7 +16,8 @@ note's own band), from 80 ms before the first estimate to 50 ms after it, looked
    and counted over the last 10 ms the regrowth outgrew the attack (the note read 50-90 ms
    late). The attack is the earliest flux peak of at least 0.45 of the largest (a kick a 16th
    after the note can grow the band more), a peak the flux falls from by a fifth before it
-   grows past it (where it only pauses, as a shared bin dips, the attack is still to come).
+   grows past it (where it only pauses, as a shared bin dips, the attack is still to come)
+   and not the first frame searched (a flux falling into the window peaked before it).
 2. **Where exactly**: a long window's flux peaks early, as its rising edge meets the note
    (lone notes 7-30 ms early in 192 ms frames), so the attack is placed, within 30 ms of the
    first look's, by the largest rectified *complex-domain deviation* (Bello et al., 2004;
@@ -37,8 +38,8 @@ Measured on ``benchmarks/realmix`` (100 grooves, 7,119 notes; docs/detector.md):
 corpus 0.814 -> 0.827). Lone notes: -11 to 0 ms over f0 52-148 Hz, glide 1-1.5, tau
 0.25-0.7 s, drive 0-3, before and after round 11.
 Known limit: a note a 16th after one a minor third above it (``logdrum.synth.groove``'s steps 10
-and 11), gliding through the ringing note's pitch, reads 55-70 ms late with a glide of 1.25-1.4
-(the interference grows the band as the glide settles).
+and 11), gliding through the ringing note's pitch, reads 50-57 ms late with a glide of 1.4
+(the interference grows the band as the glide settles; found on time up to a glide of 1.25).
 
 The kernel sums the signal once per hop and bin (a sliding DFT in blocks: a dot product with a
 fixed row of twiddles, turned by the block's phasor) and windows
@@ -65,7 +66,7 @@ _FINE_FRAME_S = 0.064
 _HOP_S = 0.005
 #: Where the attack is looked for around the first estimate (s before, s after); the second
 #: look, around the first look's.
-SEARCH_S = (0.08, 0.05)
+SEARCH_S = (0.09, 0.05)
 FINE_SEARCH_S = (0.03, 0.03)
 #: Growth is counted over a bin's largest magnitude of this long before: a bin where a ringing
 #: note beats with the next one dips and regrows over some 80 ms (192 ms frames), and a
@@ -186,7 +187,9 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, dro
         if fluxes[f] > best_flux:
             best_flux = fluxes[f]
             best = f
-    for f in range(memory, best):
+    # not the first frame searched: the flux there may be falling from a peak before the window
+    # (in the built-in groove, the attack of the note a 16th before, at another pitch)
+    for f in range(memory + 1, best):
         if fluxes[f] >= share * best_flux and fluxes[f] >= fluxes[f - 1]:
             # a peak: the flux falls to ``drop`` of it before it grows past it (a rise that only
             # pauses, where a bin the note shares with the one before dips, is none)
