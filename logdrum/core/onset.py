@@ -34,7 +34,7 @@ No calibration: the flux peaks at the attack whatever the glide.
 Measured on ``benchmarks/realmix`` (100 grooves, 7,119 notes; docs/detector.md): note F
 0.70 -> 0.76 with one look of 64 ms frames (round 3), 0.79 -> 0.81 with the two looks
 (round 6), 0.824 -> 0.831 with the deviation in the second (round 8; the first corpus 0.804 ->
-0.810), 0.840 -> 0.853 with the first look's 150 ms memory and its peaks (round 11; the first
+0.810), 0.840 -> 0.854 with the first look's 150 ms memory and its peaks (round 11; the first
 corpus 0.814 -> 0.827). Lone notes: -11 to 0 ms over f0 52-148 Hz, glide 1-1.5, tau
 0.25-0.7 s, drive 0-3, before and after round 11.
 Known limit: a note a 16th after one a minor third above it (``logdrum.synth.groove``'s steps 10
