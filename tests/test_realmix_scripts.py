@@ -64,3 +64,22 @@ def test_a_broken_groove_is_skipped_and_reported_the_rest_measured(tmp_path, cap
     assert len(raw["original"]["pos"]) == len(raw["original"]["neg"]) == 1
     assert raw["original"]["notes"][0]["n_ref"] == 25
     assert "skipped 0001" in capsys.readouterr().err
+
+
+class _Event:
+    def __init__(self, onset_s, f0_hz):
+        self.onset_s, self.f0_hz = onset_s, f0_hz
+
+
+def test_a_note_timed_right_but_read_at_another_pitch_counts_only_by_onset():
+    ref_on, ref_f0 = np.array([1.0, 2.0, 3.0]), np.array([55.0, 65.4, 73.4])
+    events = [_Event(3.02, 73.0),   # on time, at its pitch (0.5 % off)
+              _Event(1.01, 65.4),   # on time, at the pitch of another note (a third off)
+              _Event(2.2, 65.4)]    # at its pitch, 200 ms late
+    m = measure.note_match(ref_on, ref_f0, events)
+    assert m["matched"] == 2 and m["matched_at_pitch"] == 1
+    assert measure.note_match(ref_on, ref_f0, [])["matched_at_pitch"] == 0
+    s = measure.summarise({"original": {"pos": [], "neg": [], "notes": [m]}})["original"]
+    assert s["notes"]["recall"] == pytest.approx(2 / 3)
+    assert s["notes_at_pitch"]["recall"] == pytest.approx(1 / 3)
+    assert s["notes_at_pitch"]["precision"] == pytest.approx(1 / 3)
