@@ -319,27 +319,22 @@ def refine_onsets(y, rate, onset_s, f0, *, parallel=False):
 
 
 def _refined(y, rate, onset_s, f0):
-    found = _attack(y, rate, onset_s, f0, _FRAME_S, SEARCH_S, MEMORY_S, GLIDE_BAND, EARLIEST_SHARE, lead_in=True,
-                    drop=PEAK_DROP)
+    found = _attack(y, rate, onset_s, f0, _FRAME_S, SEARCH_S, MEMORY_S, GLIDE_BAND, EARLIEST_SHARE, drop=PEAK_DROP)
     # The first look's flux peaks some 25 ms early (a long window's rising edge): the second
-    # look's short frames place the attack, within 30 ms of it. Its first frames only fill
-    # the memory, so that the whole +-30 ms is searched.
-    return _attack(y, rate, found, f0, _FINE_FRAME_S, FINE_SEARCH_S, FINE_MEMORY_S, FINE_BAND, 1.0,
-                   lead_in=True, deviation=True)
+    # look's short frames place the attack, within 30 ms of it.
+    return _attack(y, rate, found, f0, _FINE_FRAME_S, FINE_SEARCH_S, FINE_MEMORY_S, FINE_BAND, 1.0, deviation=True)
 
 
-def _attack(y, rate, onset_s, f0, frame_s, search_s, memory_s, band, share, lead_in=False, deviation=False,
-            drop=1.0):
-    """One look of :func:`refine_onsets`: the kernel's frame turned back into seconds."""
+def _attack(y, rate, onset_s, f0, frame_s, search_s, memory_s, band, share, deviation=False, drop=1.0):
+    """One look of :func:`refine_onsets`: the kernel's frame turned back into seconds. The
+    kernel's first ``memory`` frames are read before the search window, only to fill the
+    memory, so that the whole window is searched."""
     hop = max(1, int(round(_HOP_S * rate)))
     n_blocks = max(2, int(round(frame_s * rate / hop)))
-    n_frames = int(round((search_s[0] + search_s[1]) * rate / hop)) + 1
     memory = max(1, int(round(memory_s * rate / hop)))
+    n_frames = int(round((search_s[0] + search_s[1]) * rate / hop)) + 1 + memory
     half = hop * n_blocks // 2
-    first = np.round((onset_s - search_s[0]) * rate).astype(np.int64) - half
-    if lead_in:
-        first -= memory * hop
-        n_frames += memory
+    first = np.round((onset_s - search_s[0]) * rate).astype(np.int64) - half - memory * hop
     frame = glide_flux_onsets(y, float(rate), first, f0, hop, n_blocks, n_frames, memory, band[0], band[1], share,
                               deviation, drop)
     refined = (first + frame * hop + half) / rate
