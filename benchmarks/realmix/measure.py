@@ -180,6 +180,12 @@ def measure(root, conds, limit=None):
     return raw
 
 
+def _scores(matched, n_est, n_ref):
+    """Pooled precision, recall and F of ``matched`` notes."""
+    p, r = matched / max(n_est, 1), matched / max(n_ref, 1)
+    return {"precision": p, "recall": r, "f": 2 * p * r / (p + r) if p + r else 0.0}
+
+
 def summarise(raw):
     """Rates, note scores and verdict agreement per condition."""
     base = raw["original"]
@@ -198,13 +204,11 @@ def summarise(raw):
         matched = sum(m["matched"] for m in r["notes"])
         n_ref = sum(m["n_ref"] for m in r["notes"])
         n_est = sum(m["n_est"] for m in r["notes"])
-        p, rc = matched / max(n_est, 1), matched / max(n_ref, 1)
         errs = np.array([e for m in r["notes"] for e in m["f0_rel_err"]])
         at_pitch = sum(m["matched_at_pitch"] for m in r["notes"])
-        pp, rp = at_pitch / max(n_est, 1), at_pitch / max(n_ref, 1)
-        s["notes_at_pitch"] = {"precision": pp, "recall": rp, "f": 2 * pp * rp / (pp + rp) if pp + rp else 0.0,
-                               "matched": at_pitch, "pitch_tolerance_cents": PITCH_TOLERANCE_CENTS}
-        s["notes"] = {"precision": p, "recall": rc, "f": 2 * p * rc / (p + rc) if p + rc else 0.0,
+        s["notes_at_pitch"] = {**_scores(at_pitch, n_est, n_ref), "matched": at_pitch,
+                               "pitch_tolerance_cents": PITCH_TOLERANCE_CENTS}
+        s["notes"] = {**_scores(matched, n_est, n_ref),
                       "median_file_f": float(np.median([m["f"] for m in r["notes"]])),
                       "n_ref": n_ref, "n_est": n_est, "matched": matched,
                       "f0_median_rel_err": float(np.median(errs)) if errs.size else float("nan"),
