@@ -63,9 +63,8 @@ class Case:
                         + ([f"lora{self.lora_rank}"] if self.lora_rank else []))
 
 
-def _named(text):
-    """True where ``LOGDRUM_BENCH_CASES`` names a case whose id holds ``text``."""
-    return any(text in w for w in os.environ.get("LOGDRUM_BENCH_CASES", "").split(","))
+#: The case ids ``LOGDRUM_BENCH_CASES`` names (empty: every case).
+WANTED = {w.strip() for w in os.environ.get("LOGDRUM_BENCH_CASES", "").split(",") if w.strip()}
 
 
 def _native_cpu_bf16():
@@ -84,25 +83,22 @@ def _cases():
         # bf16 autocast on a CPU without native bf16 (no AVX-512 BF16 / AMX) is emulated: one
         # full-shape step took some 20 minutes on a 2-core AVX2 host, against seconds in fp32.
         # Listed only where the CPU has it, or when LOGDRUM_BENCH_CASES names such a case.
-        precisions, batches = ["fp32"] + (["bf16"] if _native_cpu_bf16() or _named("bf16") else []), [1, 2]
+        precisions, batches = ["fp32"] + (["bf16"] if _native_cpu_bf16() or any("bf16" in w for w in WANTED) else []), [1, 2]
     # fp32 without checkpointing runs in the paired test against the reference loop
     cases = [Case("trainer", b, p, gc) for gc in (False, True) for p in precisions
              for b in batches if gc or p != "fp32"]
     # LoRA last: injecting adapters changes the shared model for the cases after it
     cases += [Case("trainer", b, "fp32", gc, lora_rank=16) for gc in (False, True)
               for b in batches[:2]]
-    wanted = os.environ.get("LOGDRUM_BENCH_CASES")
-    if wanted:
-        keep = {w.strip() for w in wanted.split(",")}
-        cases = [c for c in cases if c.id in keep]
+    if WANTED:
+        cases = [c for c in cases if c.id in WANTED]
     return cases
 
 
 CASES = _cases()
 PAIRED = [1, 2, 4, 8] if CUDA else [1, 2]
-if os.environ.get("LOGDRUM_BENCH_CASES"):
-    _wanted = {w.strip() for w in os.environ["LOGDRUM_BENCH_CASES"].split(",")}
-    PAIRED = [b for b in PAIRED if f"trainer-b{b}-fp32" in _wanted]
+if WANTED:
+    PAIRED = [b for b in PAIRED if f"trainer-b{b}-fp32" in WANTED]
 _FIGURES = []
 
 
