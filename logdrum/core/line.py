@@ -7,7 +7,7 @@ towards the verdict and the score only of a clip that falls short without them
 (:mod:`logdrum.core.detector`). Four kinds:
 
 - **cut or bent decays** (:func:`line_notes`): a candidate that fails only the decay checks and
-  lies within 3 % of the pitch of an accepted event. In a dense line the next note, or a
+  lies within 3 % of a pitch of the line (one that two accepted events or more share). In a dense line the next note, or a
   neighbour a semitone away beating on the decay, cuts or bends the decay of one note in five
   (``benchmarks/realmix``), though the note is as plain to the ear as the others.
 - **notes read at the wrong pitch** (:func:`repitched_notes`): a candidate whose own spectral
@@ -59,7 +59,7 @@ _RINGS = tuple(REJECT_REASONS.index(r) for r in ("decay cut short", "too long a 
 # what a note's envelope must pass at the line's pitch (tonality and band are the pitch's own)
 _ENVELOPE_CHECKS = tuple(REJECT_REASONS.index(r) for r in (
     "too quiet", "not percussive", "decay cut short", "too short a decay", "too long a decay"))
-#: Accepted events a pitch needs to be one of the line's, for re-pitched notes.
+#: Accepted events a pitch needs to be one of the line's (line notes and re-pitched notes).
 LINE_PITCH_MIN_EVENTS = 2
 
 
@@ -122,16 +122,24 @@ def _to_nearest(sorted_values, values):
 def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Candidates that may be notes of the clip's line: they fail the decay checks and no
     other but, maybe, the level against the mix (the detector measures it on these only, once a
-    clip holds log drums), and lie within 3 % of the pitch of an accepted event (``reason < 0``)."""
+    clip holds log drums), and lie within 3 % of one of :func:`line_pitches`: a pitch that two
+    accepted events or more share. One accepted event (a tom, a bass note, an 808 kick read
+    with a long tail) does not make a pitch the line's: with it, a hard negative's kicks on
+    every beat, their decays too short, were counted as its notes and lifted the clip."""
     accepted = np.asarray(reason) < 0
-    return _on_line(feat, accepted, _only_fails(failed_checks(feat, config), _DECAY_CHECKS) & ~accepted)
+    maybe = _only_fails(failed_checks(feat, config), _DECAY_CHECKS) & ~accepted
+    pitches = line_pitches(feat, reason)
+    cand = np.flatnonzero(maybe)
+    maybe[cand[_to_nearest(np.log(pitches), np.log(feat.f0_hz[cand])) >= np.log(_LINE_PITCH)]] = False
+    return maybe
 
 
 def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
     """Rejected candidates that are notes of the clip's log-drum line.
 
     A line note fails the decay checks and no other (level, attack, band, tonality, mix
-    level all pass), lies within 3 % of the pitch of an accepted event (``reason < 0``), and is
+    level all pass), lies within 3 % of a pitch two accepted events (``reason < 0``) or more
+    share (:func:`line_pitches`), and is
     no second peak of a note already taken (within ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of
     an accepted event or of an earlier line note). Call it only for a clip that holds log drums: the accepted events
     define the line.

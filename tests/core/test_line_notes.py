@@ -24,7 +24,7 @@ SR = 16000
 
 def test_a_cut_decay_at_the_line_pitch_is_a_line_note():
     feat = candidate_features([
-        dict(onset_s=0.0, f0_hz=60.0),                       # accepted: defines the line
+        dict(onset_s=0.0, f0_hz=60.0),                       # accepted twice: the line's pitch
         dict(onset_s=0.5, f0_hz=61.0, decay_ms=90.0),        # too short a decay, 1.7 % off: line
         dict(onset_s=1.0, f0_hz=60.0, decay_ms=np.nan, tail_ms=50.0),  # cut short: line
         dict(onset_s=1.5, f0_hz=60.0, decay_ms=3000.0),      # too long: line
@@ -33,11 +33,29 @@ def test_a_cut_decay_at_the_line_pitch_is_a_line_note():
         dict(onset_s=3.0, f0_hz=60.0, decay_ms=90.0, attack_db=2.0),  # not percussive: not
         dict(onset_s=3.5, f0_hz=60.0, decay_ms=90.0, mix_db=-30.0),   # buried in the mix: not
         dict(onset_s=0.05, f0_hz=60.0, decay_ms=90.0),       # 50 ms after the accepted one: same note
+        dict(onset_s=4.0, f0_hz=60.3),                       # accepted
     ])
     reason = classify.reject_reasons(feat)
-    assert reason[0] == -1 and (reason[1:] >= 0).all()
+    assert reason[0] == -1 and reason[-1] == -1 and (reason[1:-1] >= 0).all()
     line = line_mod.line_notes(feat, reason)
-    assert line.tolist() == [False, True, True, True, False, False, False, False, False]
+    assert line.tolist() == [False, True, True, True, False, False, False, False, False, False]
+
+
+def test_a_pitch_one_accepted_event_holds_is_not_the_line_s():
+    # A tom, a bass note or an 808 kick read with a long tail is accepted once; the kicks on the
+    # other beats, their decays too short, are no notes of a line at its pitch. A pitch two
+    # accepted events share is the line's (a hard negative of benchmarks/realmix was lifted by
+    # its kicks: docs/detector.md, round 12).
+    kicks = [dict(onset_s=0.5 * k, f0_hz=69.5, decay_ms=28.0) for k in range(1, 8)]
+    feat = candidate_features([dict(onset_s=0.0, f0_hz=70.0), dict(onset_s=0.25, f0_hz=97.0),
+                               dict(onset_s=1.25, f0_hz=97.5)] + kicks)
+    reason = classify.reject_reasons(feat)
+    assert (reason[:3] == -1).all() and (reason[3:] >= 0).all()
+    assert not line_mod.line_notes(feat, reason).any()
+    assert line_mod.line_pitches(feat, reason).round().tolist() == [97.0]
+    # a second accepted event at 70 Hz makes it the line's pitch: the short decays there count
+    feat = candidate_features([dict(onset_s=0.0, f0_hz=70.0), dict(onset_s=4.25, f0_hz=70.5)] + kicks)
+    assert line_mod.line_notes(feat, classify.reject_reasons(feat)).sum() == len(kicks)
 
 
 def test_a_second_peak_read_on_the_glide_is_the_same_note():
@@ -57,21 +75,23 @@ def test_no_accepted_event_no_line():
 
 
 def test_two_cut_notes_of_one_hit_give_one_line_note():
-    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=1.0, decay_ms=90.0), dict(onset_s=1.06, decay_ms=90.0)])
+    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=1.0, decay_ms=90.0), dict(onset_s=1.06, decay_ms=90.0),
+                               dict(onset_s=2.0)])
     line = line_mod.line_notes(feat, classify.reject_reasons(feat))
-    assert line.tolist() == [False, True, False]
+    assert line.tolist() == [False, True, False, False]
 
 
 def test_classify_marks_line_notes_and_only_with_line():
-    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=90.0)])
+    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=90.0), dict(onset_s=1.0)])
     strict, _ = classify.classify(feat)
-    assert [e.line_note for e in strict] == [False]
+    assert [e.line_note for e in strict] == [False, False]
     line = line_mod.line_notes(feat, classify.reject_reasons(feat))
     events, rejected = classify.classify(feat, line=line)
-    assert sorted(e.line_note for e in events) == [False, True]
+    assert sorted(e.line_note for e in events) == [False, False, True]
     assert not rejected
     # a decay that could not be measured still gets a confidence in [0.5, 1]
-    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=np.nan, tail_ms=50.0)])
+    feat = candidate_features([dict(onset_s=0.0), dict(onset_s=0.5, decay_ms=np.nan, tail_ms=50.0),
+                               dict(onset_s=1.0)])
     events, _ = classify.classify(feat, line=line_mod.line_notes(feat, classify.reject_reasons(feat)))
     assert all(0.5 <= e.confidence <= 1.0 for e in events)
 
