@@ -110,7 +110,8 @@ def decimate(audio, sr, *, analysis_rate: float = DEFAULT_CONFIG.analysis_rate, 
     if offset:
         # unsigned PCM: remove the mid-scale offset, weighted by the taps inside the signal
         out -= offset * x.shape[0] * _tap_weights(n_out, x.shape[1], h, factor, delay)
-    out *= scale / x.shape[0]
+    if scale != x.shape[0]:  # float mono input: 1, and a pass over the signal saved
+        out *= scale / x.shape[0]
     # Every input sample reaches some output with a positive tap, so NaN/Inf anywhere shows in
     # the sum (the mean's own, one pass for both); only a sum overflowing needs a second look.
     total = out.sum()
