@@ -9,8 +9,8 @@ from .clip import score_onsets
 from .config import DEFAULT_CONFIG, DetectorConfig
 from .events import hidden_candidates, measure_candidates
 from .frontend import band_envelope, decimate, use_parallel
-from .line import (hidden_notes, line_candidates, line_notes, one_strike, repitched_notes, weak_candidates,
-                   weak_notes)
+from .line import (hidden_notes, lifting_notes, line_candidates, line_notes, one_strike, repitched_notes,
+                   weak_candidates, weak_notes)
 from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS, Analysis
@@ -91,6 +91,9 @@ def analyze(audio, sr, config=None, *, parallel=None) -> Analysis:
         lined = feat if holds else feat.take(slice(None))
         line, read_twice = _line(lined, reason, y, rate, x, sr, config, parallel)
         if not holds:
+            # not the notes that read a tight kick's decay: they lift no clip, and a clip its
+            # line lifts reports what its score counts
+            line = lifting_notes(lined, line)
             with_line, with_line_details = _score(lined, ok | line, duration_s, config)
             holds = with_line >= config.clip_threshold
             if holds:

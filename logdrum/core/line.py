@@ -4,7 +4,8 @@ Called for a clip that holds log drums, or whose accepted events score at least
 ``DetectorConfig.line_score_min``: its accepted events define the line (their pitches), and
 the notes added here are reported with ``line_note=True``. Those of the first two kinds count
 towards the verdict and the score only of a clip that falls short without them
-(:mod:`logdrum.core.detector`). Four kinds:
+(:mod:`logdrum.core.detector`), and then only those whose decay does not read a tight kick's
+(:func:`lifting_notes`; the others are then not reported either). Four kinds:
 
 - **cut or bent decays** (:func:`line_notes`): a candidate that fails only the decay checks and
   lies within 3 % of a pitch of the line (one that two accepted events or more share). In a dense line the next note, or a
@@ -38,8 +39,8 @@ from .mixlevel import mix_db
 from .onset import refine_onsets
 from .result import REJECT_REASONS
 
-__all__ = ["hidden_notes", "line_candidates", "line_notes", "line_pitches", "one_strike", "repitch_candidates",
-           "repitched_notes", "weak_candidates", "weak_notes"]
+__all__ = ["hidden_notes", "lifting_notes", "line_candidates", "line_notes", "line_pitches", "one_strike",
+           "repitch_candidates", "repitched_notes", "weak_candidates", "weak_notes"]
 
 # A line note lies within 3 % (half a semitone) of the pitch of an accepted note: pitches read
 # within 0.7 % (median) in realistic mixes, and the next note of the scale is 6 % away.
@@ -52,6 +53,12 @@ _ATTACK_CHECK = REJECT_REASONS.index("not percussive")
 #: ``benchmarks/realmix``: 4 / 4.5 / 5 dB, held 0 / 2 / 2.5 dB).
 WEAK_ATTACK_DB = 4.5
 WEAK_HELD_DB = 2.5
+#: A line note whose decay reads a tight kick's (tau under this, in ms: the plan's kicks decay
+#: in about 50 ms) is reported with the line but lifts no clip under the threshold
+#: (:func:`lifting_notes`): in a dense line a note cut short reads that fast too, and so do the
+#: kicks on the beats of a bass line at the kick's pitch (hard negatives of ``benchmarks/realmix``
+#: lifted under Vorbis and Opus; docs/detector.md, round 12).
+KICK_TAU_MS = 60.0
 #: Rejections that may come of a wrong pitch, and are tried again at the line's pitches.
 REPITCH_REASONS = ("decay cut short", "too short a decay", "too long a decay", "out of band", "not tonal")
 _REPITCH = tuple(REJECT_REASONS.index(r) for r in REPITCH_REASONS)
@@ -150,6 +157,14 @@ def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT
     """
     cand = np.flatnonzero(line_candidates(feat, reason, config) & (feat.mix_db >= config.mix_level_min_db))
     return _first_of_each_note(feat, cand, np.flatnonzero(np.asarray(reason) < 0))
+
+
+def lifting_notes(feat: CandidateFeatures, line) -> np.ndarray:
+    """The line notes ``line`` (a mask) that count towards the verdict of a clip whose accepted
+    events fall short of it: all but those whose decay reads under ``KICK_TAU_MS`` (a decay cut
+    before it could be measured counts)."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(line, bool) & ~(feat.decay_ms < KICK_TAU_MS)
 
 
 def weak_candidates(feat: CandidateFeatures, reason, line, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:

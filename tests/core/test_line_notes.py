@@ -58,6 +58,21 @@ def test_a_pitch_one_accepted_event_holds_is_not_the_line_s():
     assert line_mod.line_notes(feat, classify.reject_reasons(feat)).sum() == len(kicks)
 
 
+def test_line_notes_that_read_a_kick_s_decay_lift_no_clip():
+    # tight kicks at the line's pitch read as cut decays; a log-drum note cut short may read
+    # that fast too, so they are reported with a line that holds but lift no clip
+    feat = candidate_features([
+        dict(onset_s=0.0, f0_hz=60.0), dict(onset_s=1.0, f0_hz=60.0),   # accepted: the line's pitch
+        dict(onset_s=0.5, f0_hz=60.0, decay_ms=90.0),                   # too short a decay
+        dict(onset_s=1.5, f0_hz=60.0, decay_ms=30.0),                   # a kick's
+        dict(onset_s=2.0, f0_hz=60.0, decay_ms=np.nan, tail_ms=50.0),   # cut short: unmeasured
+    ])
+    line = line_mod.line_notes(feat, classify.reject_reasons(feat))
+    assert line.tolist() == [False, False, True, True, True]
+    assert line_mod.lifting_notes(feat, line).tolist() == [False, False, True, False, True]
+    assert line_mod.KICK_TAU_MS < 0.5 * logdrum.DEFAULT_CONFIG.tau_min_ms
+
+
 def test_a_second_peak_read_on_the_glide_is_the_same_note():
     # the glide can read a pitch 3-8 % sharp: 80 ms apart and 7.5 % apart is one note; a
     # minor third (19 %) apart, or a 16th (125 ms) later, two
