@@ -8,9 +8,10 @@ towards the verdict and the score only of a clip that falls short without them
 (:func:`lifting_notes`; the others are then not reported either). Four kinds:
 
 - **cut or bent decays** (:func:`line_notes`): a candidate that fails only the decay checks and
-  lies within 3 % of a pitch of the line (one that two accepted events or more share). In a dense line the next note, or a
-  neighbour a semitone away beating on the decay, cuts or bends the decay of one note in five
-  (``benchmarks/realmix``), though the note is as plain to the ear as the others.
+  lies within 3 % of a pitch of the line (one that two accepted events or more share). In a
+  dense line the next note, or a neighbour a semitone away beating on the decay, cuts or bends
+  the decay of one note in five (``benchmarks/realmix``), though the note is as plain to the
+  ear as the others.
 - **notes read at the wrong pitch** (:func:`repitched_notes`): a candidate whose own spectral
   pitch is another sound's (the note before, still ringing; a bass or kick under it) or was
   read sharp on the glide fails the band, tonality or decay checks at that pitch. Measured again

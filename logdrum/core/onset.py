@@ -104,7 +104,8 @@ def _deviation(xr, xi, r1, i1, r2, i2):
 
 @njit(nogil=True, cache=True)
 def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, drop, cos_t, sin_t, frame_c,
-               frame_s, tw_buf, y_buf, dft_buf, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i, run_up, run_down):
+               frame_s, tw_buf, y_buf, dft_buf, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i, run_up,
+               run_down):
     n_bins = k_hi - k_lo + 3  # the band and one bin each side, for the Hann combination
     n_fft = hop * n_blocks
     n_y = y.shape[0]
@@ -294,8 +295,8 @@ def glide_flux_onsets(y, rate, first, f0, hop, n_blocks, n_frames, memory, r_lo,
         k_lo = max(k_lo, 1)
         k_hi = max(min(k_hi, n_fft // 2 - 1), k_lo)
         out[i] = _flux_peak(y, first[i], k_lo, k_hi, hop, n_blocks, n_frames, memory, share, drop, cos_t, sin_t,
-                            frame_c, frame_s, tw_buf, y_buf, dft_buf, part_r, part_i, mags, fluxes, deviation, dft_r, dft_i,
-                            run_up, run_down)
+                            frame_c, frame_s, tw_buf, y_buf, dft_buf, part_r, part_i, mags, fluxes, deviation, dft_r,
+                            dft_i, run_up, run_down)
     return out
 
 
