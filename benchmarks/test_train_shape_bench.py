@@ -83,7 +83,8 @@ def _cases():
         # bf16 autocast on a CPU without native bf16 (no AVX-512 BF16 / AMX) is emulated: one
         # full-shape step took some 20 minutes on a 2-core AVX2 host, against seconds in fp32.
         # Listed only where the CPU has it, or when LOGDRUM_BENCH_CASES names such a case.
-        precisions, batches = ["fp32"] + (["bf16"] if _native_cpu_bf16() or any("bf16" in w for w in WANTED) else []), [1, 2]
+        bf16 = _native_cpu_bf16() or any("bf16" in w for w in WANTED)
+        precisions, batches = ["fp32"] + (["bf16"] if bf16 else []), [1, 2]
     # fp32 without checkpointing runs in the paired test against the reference loop
     cases = [Case("trainer", b, p, gc) for gc in (False, True) for p in precisions
              for b in batches if gc or p != "fp32"]

@@ -83,13 +83,11 @@ def _only_fails(fails, checks):
     return these & ~other
 
 
-def _on_line(feat, accepted, maybe):
-    """``maybe`` (a mask, not accepted) less the rows not within 3 % of the pitch of an
-    accepted event; no row where nothing is accepted."""
-    if not accepted.any() or not maybe.any():
-        return np.zeros(len(feat), bool)
+def _on_line(feat, maybe, pitches):
+    """``maybe`` (a mask) less the rows not within 3 % of one of ``pitches`` (Hz); no row
+    where there are none."""
     cand = np.flatnonzero(maybe)
-    off = _to_nearest(np.unique(np.log(feat.f0_hz[accepted])), np.log(feat.f0_hz[cand])) >= np.log(_LINE_PITCH)
+    off = _to_nearest(np.unique(np.log(pitches)), np.log(feat.f0_hz[cand])) >= np.log(_LINE_PITCH)
     maybe[cand[off]] = False
     return maybe
 
@@ -135,11 +133,8 @@ def line_candidates(feat: CandidateFeatures, reason, config: DetectorConfig = DE
     with a long tail) does not make a pitch the line's: with it, a hard negative's kicks on
     every beat, their decays too short, were counted as its notes and lifted the clip."""
     accepted = np.asarray(reason) < 0
-    maybe = _only_fails(failed_checks(feat, config), _DECAY_CHECKS) & ~accepted
-    pitches = line_pitches(feat, reason)
-    cand = np.flatnonzero(maybe)
-    maybe[cand[_to_nearest(np.log(pitches), np.log(feat.f0_hz[cand])) >= np.log(_LINE_PITCH)]] = False
-    return maybe
+    return _on_line(feat, _only_fails(failed_checks(feat, config), _DECAY_CHECKS) & ~accepted,
+                    line_pitches(feat, reason))
 
 
 def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
@@ -147,10 +142,9 @@ def line_notes(feat: CandidateFeatures, reason, config: DetectorConfig = DEFAULT
 
     A line note fails the decay checks and no other (level, attack, band, tonality, mix
     level all pass), lies within 3 % of a pitch two accepted events (``reason < 0``) or more
-    share (:func:`line_pitches`), and is
-    no second peak of a note already taken (within ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of
-    an accepted event or of an earlier line note). Call it only for a clip that holds log drums: the accepted events
-    define the line.
+    share (:func:`line_pitches`), and is no second peak of a note already taken (within
+    ``SAME_NOTE_S`` and ``SAME_NOTE_PITCH`` of an accepted event or of an earlier line note).
+    Call it only for a clip that holds log drums: the accepted events define the line.
 
     Returns
     -------
@@ -174,8 +168,9 @@ def weak_candidates(feat: CandidateFeatures, reason, line, config: DetectorConfi
     (held ``WEAK_HELD_DB``), lie within 3 % of the pitch of an accepted event, and are no line
     notes already."""
     accepted = np.asarray(reason) < 0
-    return _on_line(feat, accepted, _only_fails(failed_checks(feat, config), (_ATTACK_CHECK,)) & ~accepted
-                    & ~np.asarray(line, bool) & (feat.attack_db >= WEAK_ATTACK_DB) & (feat.held_db >= WEAK_HELD_DB))
+    return _on_line(feat, _only_fails(failed_checks(feat, config), (_ATTACK_CHECK,)) & ~accepted
+                    & ~np.asarray(line, bool) & (feat.attack_db >= WEAK_ATTACK_DB) & (feat.held_db >= WEAK_HELD_DB),
+                    feat.f0_hz[accepted])
 
 
 def weak_notes(feat: CandidateFeatures, reason, line, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:

@@ -127,7 +127,7 @@ def _flux_peak(y, first, k_lo, k_hi, hop, n_blocks, n_frames, memory, share, dro
                 m -= n_fft
     samples = y_buf[:acc * hop]  # the blocks' samples, zeros outside the signal
     lo, hi = max(0, -first), min(acc * hop, n_y - first)
-    samples[:max(lo, 0)] = 0.0
+    samples[:lo] = 0.0
     if hi > lo:
         samples[lo:hi] = y[first + lo:first + hi]
     samples[max(hi, lo):] = 0.0
