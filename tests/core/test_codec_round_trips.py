@@ -28,6 +28,8 @@ NEGATIVES = [dict(seed=s, log_drums=False, bass=True) for s in (4, 5)]
 
 def _round_trip(x, codec):
     fmt, subtype, level = CODECS[codec]
+    if subtype not in sf.available_subtypes(fmt):  # a libsndfile older than the wheel's (1.1)
+        pytest.skip(f"this libsndfile cannot write {fmt}/{subtype}")
     buf = io.BytesIO()
     sf.write(buf, x, SR, format=fmt, subtype=subtype, compression_level=level)
     kbps = 8 * buf.tell() / (x.shape[0] / SR) / 1e3
